@@ -1,0 +1,55 @@
+//! Classifies SDK errors into [`AwsError`], by the error codes AWS documents.
+
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::error::{AwsError, AwsErrorKind};
+
+/// Codes meaning "the thing is gone": EC2 (`InvalidGroup.NotFound`,
+/// `InvalidSecurityGroupRuleId.NotFound`, and moto's `InvalidPermission.NotFound` for an
+/// unknown rule id), EKS `ResourceNotFoundException`, SNS `NotFound`.
+const NOT_FOUND: &[&str] = &[
+    "InvalidGroup.NotFound",
+    "InvalidGroupId.NotFound",
+    "InvalidSecurityGroupRuleId.NotFound",
+    "InvalidPermission.NotFound",
+    "ResourceNotFoundException",
+    "NotFound",
+    "NoSuchEntity",
+];
+
+/// Codes meaning "busy, come back later": EKS refuses an update while another runs.
+const IN_PROGRESS: &[&str] = &["ResourceInUseException"];
+
+pub(crate) fn classify<E, R>(
+    operation: &'static str,
+    resource: impl Into<String>,
+    error: SdkError<E, R>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().unwrap_or("").to_owned();
+    let kind = if NOT_FOUND.contains(&code.as_str()) {
+        AwsErrorKind::NotFound
+    } else if IN_PROGRESS.contains(&code.as_str()) {
+        AwsErrorKind::InProgress
+    } else {
+        AwsErrorKind::Other
+    };
+    let message = match error.message() {
+        Some(m) => m.to_owned(),
+        None => DisplayErrorContext(&error).to_string(),
+    };
+    AwsError {
+        operation,
+        resource: resource.into(),
+        kind,
+        code: if code.is_empty() {
+            "Unknown".to_owned()
+        } else {
+            code
+        },
+        message,
+    }
+}

@@ -1,0 +1,27 @@
+//! SNS: publishing alerts.
+
+use super::errors::classify;
+use super::Aws;
+use crate::alert::AlertMessage;
+use crate::error::AwsError;
+
+impl Aws {
+    /// Publishes one alert with `MessageStructure=json` (per-protocol bodies).
+    pub async fn publish_alert(
+        &self,
+        topic_arn: &str,
+        alert: &AlertMessage,
+    ) -> Result<(), AwsError> {
+        self.sns()
+            .await
+            .publish()
+            .topic_arn(topic_arn)
+            .subject(&alert.subject)
+            .message(&alert.message)
+            .message_structure("json")
+            .send()
+            .await
+            .map_err(|e| classify("Publish", topic_arn, e))?;
+        Ok(())
+    }
+}

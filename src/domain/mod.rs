@@ -1,0 +1,20 @@
+//! Domain types shared by rules and the AWS adapters.
+//!
+//! Only `crate::aws` converts SDK types into these; rules and detection see nothing else, so
+//! pure code can be tested without the SDK and cannot call AWS by accident.
+
+pub mod security_group;
+
+use std::collections::BTreeMap;
+
+pub use security_group::{
+    IngressRule, PortRange, Protocol, SecurityGroup, SecurityGroupId, SecurityGroupRuleId, Source,
+};
+
+/// Resource tags, key to value.
+pub type Tags = BTreeMap<String, String>;
+
+/// Quotes `text` for a POSIX shell, for the `undo` commands in alerts.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}

@@ -1,0 +1,67 @@
+//! The invocation pipeline every function shares: screening, alert delivery, logging.
+//!
+//! A rule's `handle` calls [`screen`] first and [`deliver`] last; between them it only
+//! decides and acts. Keeping both ends here means every function skips its own calls and
+//! failed calls, and reports outcomes the same way.
+
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::alert;
+use crate::aws::Aws;
+use crate::error::EventError;
+use crate::guard::{self, Skip};
+use crate::intake::{self, Incoming};
+use crate::outcome::{Outcome, Summary};
+use crate::settings::Settings;
+
+/// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Parses `event` and applies the guards. `Ok(None)` means "skip, nothing to do".
+pub fn screen(event: Value, settings: &Settings) -> Result<Option<Incoming>, EventError> {
+    let incoming = intake::parse(event)?;
+    if let Incoming::ApiCall(call) = &incoming {
+        match guard::screen(call, settings) {
+            Some(Skip::FailedCall { error_code }) => {
+                info!(event = %call.record.event_name, %error_code, "skipped: the call failed");
+                return Ok(None);
+            }
+            Some(Skip::OwnCall { role }) => {
+                info!(event = %call.record.event_name, %role, "skipped: our own call");
+                return Ok(None);
+            }
+            None => {}
+        }
+    }
+    Ok(Some(incoming))
+}
+
+/// Logs every outcome and publishes one alert per alerted outcome.
+///
+/// A failed publish is logged and never undoes or blocks a remediation: the change is
+/// already made, and the summary and logs still record it.
+pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) -> Summary {
+    for outcome in outcomes {
+        info!(
+            rule = outcome.rule,
+            resource = %outcome.resource.id,
+            status = outcome.status.as_str(),
+            finding = %outcome.finding,
+            actions = ?outcome.actions,
+            "outcome"
+        );
+        if !outcome.status.is_alerted() {
+            continue;
+        }
+        let Some(topic) = settings.alert_topic_arn.as_deref() else {
+            continue;
+        };
+        if let Err(error) = aws.publish_alert(topic, &alert::render(outcome)).await {
+            warn!(%error, resource = %outcome.resource.id, "alert not sent");
+        }
+    }
+    Summary::of(outcomes)
+}

@@ -1,0 +1,308 @@
+//! Typed settings, read once from the environment at start-up.
+//!
+//! Every function validates all of its variables before it polls for the first event, so a
+//! typo in a deployment parameter stops the function with a message naming the variable
+//! instead of silently remediating with defaults.
+//! Nothing else in the crate reads the environment.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use ipnet::IpNet;
+
+/// Whether a function changes resources or only reports what it would change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Remediate,
+    AlertOnly,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Remediate => "remediate",
+            Mode::AlertOnly => "alert-only",
+        }
+    }
+}
+
+/// Which security groups `revoke-open-ingress` may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IngressScope {
+    /// Only groups that belong to EKS clusters, node groups and nodes.
+    Eks,
+    /// Every security group in the account and region.
+    All,
+}
+
+/// The value of the exemption tag that exempts a resource.
+pub const EXEMPT_TAG_VALUE: &str = "true";
+/// Default key of the exemption tag.
+pub const DEFAULT_EXEMPT_TAG_KEY: &str = "eks-remediator:exempt";
+/// Default minimum GuardDuty severity that is alerted rather than logged (Medium).
+pub const DEFAULT_MIN_SEVERITY: f64 = 4.0;
+
+/// All settings of DESIGN.md, parsed and validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub mode: Mode,
+    pub alert_topic_arn: Option<String>,
+    pub exempt_tag_key: String,
+    pub allowed_ingress_ports: BTreeSet<u16>,
+    pub ingress_scope: IngressScope,
+    pub public_access_cidrs: Vec<IpNet>,
+    pub node_policy_allowlist: Vec<String>,
+    pub revoke_exfiltrated_sessions: bool,
+    pub kms_key_arn: Option<String>,
+    pub min_severity: f64,
+    pub self_role_arns: Vec<String>,
+}
+
+impl Default for Settings {
+    /// The fail-safe defaults of DESIGN.md: alert-only, no topic, `eks` scope.
+    fn default() -> Self {
+        Settings {
+            mode: Mode::AlertOnly,
+            alert_topic_arn: None,
+            exempt_tag_key: DEFAULT_EXEMPT_TAG_KEY.to_owned(),
+            allowed_ingress_ports: BTreeSet::new(),
+            ingress_scope: IngressScope::Eks,
+            public_access_cidrs: Vec::new(),
+            node_policy_allowlist: Vec::new(),
+            revoke_exfiltrated_sessions: false,
+            kms_key_arn: None,
+            min_severity: DEFAULT_MIN_SEVERITY,
+            self_role_arns: Vec::new(),
+        }
+    }
+}
+
+/// A variable that is set to a value we cannot use.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid setting {variable}={value:?}: {reason}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    /// An empty value counts as unset, because CloudFormation passes empty parameters as "".
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Settings::default();
+        Ok(Settings {
+            mode: match get("MODE") {
+                None => defaults.mode,
+                Some(v) => parse_mode(&v)?,
+            },
+            alert_topic_arn: match get("ALERT_TOPIC_ARN") {
+                None => None,
+                Some(v) if v.starts_with("arn:") => Some(v),
+                Some(v) => return Err(invalid("ALERT_TOPIC_ARN", &v, "expected an SNS topic ARN")),
+            },
+            exempt_tag_key: get("EXEMPT_TAG_KEY").unwrap_or(defaults.exempt_tag_key),
+            allowed_ingress_ports: match get("ALLOWED_INGRESS_PORTS") {
+                None => BTreeSet::new(),
+                Some(v) => parse_ports(&v)?,
+            },
+            ingress_scope: match get("INGRESS_SCOPE").as_deref() {
+                None | Some("eks") => IngressScope::Eks,
+                Some("all") => IngressScope::All,
+                Some(v) => return Err(invalid("INGRESS_SCOPE", v, "expected `eks` or `all`")),
+            },
+            public_access_cidrs: match get("PUBLIC_ACCESS_CIDRS") {
+                None => Vec::new(),
+                Some(v) => parse_cidrs(&v)?,
+            },
+            node_policy_allowlist: match get("NODE_POLICY_ALLOWLIST") {
+                None => Vec::new(),
+                Some(v) => parse_arns("NODE_POLICY_ALLOWLIST", &v)?,
+            },
+            revoke_exfiltrated_sessions: match get("REVOKE_EXFILTRATED_SESSIONS") {
+                None => false,
+                Some(v) => parse_bool("REVOKE_EXFILTRATED_SESSIONS", &v)?,
+            },
+            kms_key_arn: match get("KMS_KEY_ARN") {
+                None => None,
+                Some(v) if v.starts_with("arn:") => Some(v),
+                Some(v) => return Err(invalid("KMS_KEY_ARN", &v, "expected a KMS key ARN")),
+            },
+            min_severity: match get("MIN_SEVERITY") {
+                None => defaults.min_severity,
+                Some(v) => match v.parse::<f64>() {
+                    Ok(n) if (0.0..=10.0).contains(&n) => n,
+                    _ => {
+                        return Err(invalid(
+                            "MIN_SEVERITY",
+                            &v,
+                            "expected a number from 0 to 10",
+                        ))
+                    }
+                },
+            },
+            self_role_arns: match get("SELF_ROLE_ARNS") {
+                None => Vec::new(),
+                Some(v) => parse_arns("SELF_ROLE_ARNS", &v)?,
+            },
+        })
+    }
+}
+
+fn invalid(variable: &'static str, value: &str, reason: impl fmt::Display) -> SettingsError {
+    SettingsError {
+        variable,
+        value: value.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn items(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_mode(value: &str) -> Result<Mode, SettingsError> {
+    match value {
+        "remediate" => Ok(Mode::Remediate),
+        "alert-only" => Ok(Mode::AlertOnly),
+        _ => Err(invalid(
+            "MODE",
+            value,
+            "expected `remediate` or `alert-only`",
+        )),
+    }
+}
+
+/// Accepts single ports and inclusive ranges: `443,80,8000-8080`.
+fn parse_ports(value: &str) -> Result<BTreeSet<u16>, SettingsError> {
+    let mut ports = BTreeSet::new();
+    for item in items(value) {
+        let bad = |why: &str| invalid("ALLOWED_INGRESS_PORTS", value, format!("{item:?}: {why}"));
+        let (from, to) = match item.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (item, item),
+        };
+        let from: u16 = from.parse().map_err(|_| bad("not a port number"))?;
+        let to: u16 = to.parse().map_err(|_| bad("not a port number"))?;
+        if from > to {
+            return Err(bad("range runs backwards"));
+        }
+        ports.extend(from..=to);
+    }
+    Ok(ports)
+}
+
+fn parse_cidrs(value: &str) -> Result<Vec<IpNet>, SettingsError> {
+    items(value)
+        .map(|item| {
+            item.parse::<IpNet>().map_err(|_| {
+                invalid(
+                    "PUBLIC_ACCESS_CIDRS",
+                    value,
+                    format!("{item:?} is not a CIDR"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn parse_arns(variable: &'static str, value: &str) -> Result<Vec<String>, SettingsError> {
+    items(value)
+        .map(|item| {
+            if item.starts_with("arn:") {
+                Ok(item.to_owned())
+            } else {
+                Err(invalid(variable, value, format!("{item:?} is not an ARN")))
+            }
+        })
+        .collect()
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(variable, value, "expected `true` or `false`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn unset_environment_is_fail_safe() {
+        let s = check(&[]).unwrap();
+        assert_eq!(s.mode, Mode::AlertOnly);
+        assert_eq!(s.ingress_scope, IngressScope::Eks);
+        assert_eq!(s.exempt_tag_key, "eks-remediator:exempt");
+        assert_eq!(s.min_severity, 4.0);
+        assert!(s.alert_topic_arn.is_none());
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = check(&[
+            ("MODE", ""),
+            ("ALLOWED_INGRESS_PORTS", " "),
+            ("EXEMPT_TAG_KEY", ""),
+        ])
+        .unwrap();
+        assert_eq!(s.mode, Mode::AlertOnly);
+        assert!(s.allowed_ingress_ports.is_empty());
+        assert_eq!(s.exempt_tag_key, DEFAULT_EXEMPT_TAG_KEY);
+    }
+
+    #[test]
+    fn ports_and_ranges_are_parsed() {
+        let s = check(&[
+            ("ALLOWED_INGRESS_PORTS", "443, 80,8000-8002"),
+            ("MODE", "remediate"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.allowed_ingress_ports,
+            BTreeSet::from([80, 443, 8000, 8001, 8002])
+        );
+        assert_eq!(s.mode, Mode::Remediate);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("MODE", "fix-it"),
+            ("ALLOWED_INGRESS_PORTS", "22,http"),
+            ("ALLOWED_INGRESS_PORTS", "90-80"),
+            ("ALLOWED_INGRESS_PORTS", "70000"),
+            ("INGRESS_SCOPE", "vpc"),
+            ("PUBLIC_ACCESS_CIDRS", "10.0.0.0/33"),
+            ("REVOKE_EXFILTRATED_SESSIONS", "yes"),
+            ("MIN_SEVERITY", "eleven"),
+            ("MIN_SEVERITY", "11"),
+            ("SELF_ROLE_ARNS", "my-role"),
+            ("ALERT_TOPIC_ARN", "alerts"),
+        ] {
+            let err = check(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+}
