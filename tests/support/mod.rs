@@ -1,0 +1,330 @@
+//! Test support: one moto server per test binary, SDK clients pointed at it, seeding helpers,
+//! events built from `events/`, and alerts read back through an SQS queue subscribed to SNS.
+//!
+//! moto is started with the Python in `MOTO_PYTHON` (set by `scripts/tools.sh`, default
+//! `python3`) as a child that exits when our stdin closes, so no server outlives the tests.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::config::{Credentials, Region};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
+};
+use eks_remediator::aws::{config_loader, Aws};
+use eks_remediator::settings::{Mode, Settings};
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+struct Moto {
+    url: String,
+    _child: Mutex<Child>,
+}
+
+/// Python that runs moto's threaded server until stdin closes.
+const MOTO_SCRIPT: &str = "import sys\n\
+from moto.server import ThreadedMotoServer\n\
+s = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)\n\
+s.start()\n\
+print('ready', flush=True)\n\
+sys.stdin.read()\n\
+s.stop()\n";
+
+fn moto_url() -> &'static str {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    &MOTO
+        .get_or_init(|| {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+            let mut child = Command::new(&python)
+                .args(["-c", MOTO_SCRIPT, &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start moto with {python}: {e}; run scripts/test")
+                });
+            let stdout = child.stdout.take().expect("moto stdout");
+            let mut line = String::new();
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .expect("moto output");
+            assert_eq!(
+                line.trim(),
+                "ready",
+                "moto did not start; is moto[server] installed for {python}?"
+            );
+            // Keep stdin open for the life of the test process; closing it stops moto.
+            if let Some(stdin) = child.stdin.as_mut() {
+                let _ = stdin.flush();
+            }
+            Moto {
+                url: format!("http://127.0.0.1:{port}"),
+                _child: Mutex::new(child),
+            }
+        })
+        .url
+}
+
+/// An SDK config for moto, with fixed test credentials and region.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    config_loader()
+        .endpoint_url(moto_url())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// One test's world: clients, and an alert topic with a queue subscribed to it.
+pub struct World {
+    pub aws: Aws,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let config = sdk_config().await;
+        let aws = Aws::with_config(config.clone());
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let name = unique("alerts");
+        let topic_arn = aws
+            .sns()
+            .await
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}");
+        aws.sns()
+            .await
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        World {
+            aws,
+            sqs,
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    /// Settings for remediation with alerts to this world's topic.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            mode: Mode::Remediate,
+            alert_topic_arn: Some(self.topic_arn.clone()),
+            self_role_arns: vec![format!(
+                "arn:aws:iam::{ACCOUNT}:role/eks-remediator-RevokeOpenIngressRole-X1"
+            )],
+            ..Settings::default()
+        }
+    }
+
+    pub async fn vpc(&self) -> String {
+        let out = self
+            .aws
+            .ec2()
+            .await
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        out.vpc().unwrap().vpc_id().unwrap().to_owned()
+    }
+
+    /// A security group in `vpc` with `tags`, and no ingress.
+    pub async fn group(&self, vpc: &str, tags: &[(&str, &str)]) -> String {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::SecurityGroup);
+        for (k, v) in tags {
+            spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        let mut request = self
+            .aws
+            .ec2()
+            .await
+            .create_security_group()
+            .group_name(unique("sg"))
+            .description("test group")
+            .vpc_id(vpc);
+        if !tags.is_empty() {
+            request = request.tag_specifications(spec.build());
+        }
+        request.send().await.unwrap().group_id().unwrap().to_owned()
+    }
+
+    /// A group tagged as an EKS cluster security group.
+    pub async fn eks_group(&self) -> String {
+        let vpc = self.vpc().await;
+        self.group(&vpc, &[("aws:eks:cluster-name", "prod")]).await
+    }
+
+    /// Adds one ingress rule and returns its rule id. `cidr` may be IPv4 or IPv6.
+    pub async fn allow(
+        &self,
+        group: &str,
+        protocol: &str,
+        ports: Option<(i32, i32)>,
+        cidr: &str,
+    ) -> String {
+        let mut permission = IpPermission::builder().ip_protocol(protocol);
+        if let Some((from, to)) = ports {
+            permission = permission.from_port(from).to_port(to);
+        }
+        permission = if cidr.contains(':') {
+            permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+        } else {
+            permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr)
+                    .description("added by test")
+                    .build(),
+            )
+        };
+        let out = self
+            .aws
+            .ec2()
+            .await
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(permission.build())
+            .send()
+            .await
+            .unwrap();
+        out.security_group_rules()[0]
+            .security_group_rule_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The group's ingress rules as `(rule id, protocol, cidr)`, sorted.
+    pub async fn ingress(&self, group: &str) -> Vec<(String, String, String)> {
+        let out = self
+            .aws
+            .ec2()
+            .await
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(group).build())
+            .send()
+            .await
+            .unwrap();
+        let mut rules: Vec<_> = out
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() != Some(true))
+            .map(|r| {
+                (
+                    r.security_group_rule_id().unwrap_or_default().to_owned(),
+                    r.ip_protocol().unwrap_or_default().to_owned(),
+                    r.cidr_ipv4()
+                        .or(r.cidr_ipv6())
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        rules.sort();
+        rules
+    }
+
+    /// The rule ids of the group's ingress rules.
+    pub async fn rule_ids(&self, group: &str) -> Vec<String> {
+        self.ingress(group)
+            .await
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect()
+    }
+
+    /// Every alert published so far (the `default` JSON documents), draining the queue.
+    pub async fn alerts(&self) -> Vec<Value> {
+        let mut alerts = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages();
+            if messages.is_empty() {
+                if Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            for m in messages {
+                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                let mut doc: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+                doc["_subject"] = envelope["Subject"].clone();
+                alerts.push(doc);
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        alerts
+    }
+}
+
+/// A name unique within this test process.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `events/<rule>/<file>` with each `(placeholder, value)` substituted.
+pub fn event(rule: &str, file: &str, substitutions: &[(&str, &str)]) -> Value {
+    let path = format!("{}/events/{rule}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for (from, to) in substitutions {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
