@@ -1,0 +1,718 @@
+#!/usr/bin/env python3
+"""Black-box run of the real `revoke-open-ingress` binary against a local AWS emulator.
+
+What it does, end to end:
+
+1. starts `moto_server` on a free localhost port;
+2. seeds it with boto3: a VPC, a security group tagged `aws:eks:cluster-name=demo` with
+   tcp/22 from 0.0.0.0/0 and tcp/22 from 10.0.0.0/8, an SNS topic and an SQS queue
+   subscribed to it;
+3. turns `events/revoke-open-ingress/authorize-ipv4-open-ssh.json` into an event about that
+   group (plain replacement of the placeholders, see events/README.md);
+4. runs the function under cargo lambda's runtime emulator (`cargo lambda watch`, which
+   builds and starts the binary with `cargo run`) and sends it the event with
+   `cargo lambda invoke`;
+5. prints the group's rules BEFORE, the function's output, the rules AFTER and the ALERT
+   read back from the SQS queue.
+
+With `--check` it also asserts the result, and runs a second scenario (MODE=alert-only, on
+a second group, under a second `cargo lambda watch`): the exit status is 0 when everything
+holds, 1 when a check fails, 2 when the run itself could not be done (emulator, build,
+timeout).
+
+Run it with the tools environment (scripts/demo and tests/blackbox.sh do):
+    source scripts/tools.sh && python scripts/e2e.py [--check] [--verbose]
+
+Every child process runs in its own process group and is killed at exit, also on failure
+or Ctrl-C. Every wait is bounded.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("e2e: boto3 is missing: run `source scripts/tools.sh` first (it installs moto[server] and boto3)")
+
+REPO = Path(__file__).resolve().parent.parent
+FUNCTION = "revoke-open-ingress"
+EVENT_FILE = REPO / "events" / FUNCTION / "authorize-ipv4-open-ssh.json"
+# Used to start (and, on a cold cache, compile) the function before the real event: a
+# security-group event this function does not act on, so it answers with no outcomes.
+WARMUP_FILE = REPO / "events" / FUNCTION / "not-for-me-createsecuritygroup.json"
+
+# Placeholders of events/README.md.
+PH_ACCOUNT = "123456789012"
+PH_REGION = "us-east-1"
+PH_GROUP = "sg-0123456789abcdef0"
+PH_OPEN_RULE = "sgr-0aaaaaaaaaaaaaaa1"
+PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
+
+REGION = "us-east-1"
+CLUSTER_TAG = ("aws:eks:cluster-name", "demo")
+WORLD = "0.0.0.0/0"
+CORP = "10.0.0.0/8"
+UNDO_PREFIX = "aws ec2 authorize-security-group-ingress"
+
+# Bounded waits (seconds).
+MOTO_START_TIMEOUT = 60
+WATCH_LISTEN_TIMEOUT = 180     # cargo lambda runs `cargo metadata` before it listens
+# First invocation: `cargo run` under watch may compile the whole dependency tree on a cold
+# cache. 15 min by default; EKS_REMEDIATOR_E2E_READY_TIMEOUT (seconds) overrides it, e.g. for
+# a cold CI machine whose cores are shared with other builds.
+READY_TIMEOUT = int(os.environ.get("EKS_REMEDIATOR_E2E_READY_TIMEOUT") or 15 * 60)
+INVOKE_TIMEOUT = 120
+ALERT_TIMEOUT = 15
+STOP_TIMEOUT = 10
+PROGRESS_EVERY = 30
+
+
+class SetupError(Exception):
+    """The run could not be carried out (not a finding about the function)."""
+
+
+def log(msg):
+    print(f"e2e: {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- processes
+
+def _children_map():
+    """ppid -> [pid] for every process visible in /proc."""
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: the fields after the last ')' are fixed.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) >= 2:
+            kids.setdefault(int(fields[1]), []).append(int(entry))
+    return kids
+
+
+def _descendants(pid):
+    if not os.path.isdir("/proc"):
+        return []
+    kids, out, todo = _children_map(), [], [pid]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+class Child:
+    """A background process in its own process group, output to a log file."""
+
+    registry = []
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env, cwd=cwd, start_new_session=True)
+        Child.registry.append(self)
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=60):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self):
+        """SIGTERM to the process group (and stray descendants), SIGKILL after a grace period."""
+        pid = self.proc.pid
+        family = _descendants(pid) if self.running() else []
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+            for child in family:
+                try:
+                    os.kill(child, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                continue
+            # The leader is gone; give its group a moment, then make sure of the rest.
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and any(_alive(c) for c in family):
+                time.sleep(0.05)
+            if not any(_alive(c) for c in family):
+                break
+        self._log.close()
+
+    @classmethod
+    def stop_all(cls):
+        while cls.registry:
+            child = cls.registry.pop()
+            try:
+                child.stop()
+            except Exception as exc:  # keep cleaning up the others
+                log(f"could not stop {child.name}: {exc}")
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b")")[-1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def _raise_exit(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- moto
+
+def start_moto(workdir):
+    exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+    if not Path(exe).exists():
+        raise SetupError("moto_server not found: run `source scripts/tools.sh` first")
+    port = free_port()
+    started = time.monotonic()
+    child = Child("moto_server", [exe, "-H", "127.0.0.1", "-p", str(port)],
+                  workdir / "moto.log", env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}/moto-api/data.json"
+    while True:
+        if not child.running():
+            raise SetupError(f"moto_server exited early:\n{child.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() - started > MOTO_START_TIMEOUT:
+            raise SetupError(f"moto_server not ready after {MOTO_START_TIMEOUT}s:\n{child.log_tail()}")
+        time.sleep(0.1)
+    log(f"moto_server ready on 127.0.0.1:{port} in {time.monotonic() - started:.1f}s")
+    return port
+
+
+def clients(endpoint):
+    cfg = Config(region_name=REGION, connect_timeout=5, read_timeout=30,
+                 retries={"max_attempts": 2, "mode": "standard"})
+    kw = dict(endpoint_url=endpoint, aws_access_key_id="testing",
+              aws_secret_access_key="testing", config=cfg)
+    return {name: boto3.client(name, **kw) for name in ("ec2", "sns", "sqs", "sts")}
+
+
+def seed_group(ec2, vpc_id, name):
+    """A group tagged for EKS with tcp/22 from the world and from 10/8 (two rules)."""
+    group_id = ec2.create_security_group(
+        GroupName=name, Description=f"eks-remediator e2e: {name}", VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+            {"Key": CLUSTER_TAG[0], "Value": CLUSTER_TAG[1]}, {"Key": "Name", "Value": name}]}],
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": WORLD}]},
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": CORP, "Description": "corporate network"}]},
+    ])
+    # moto 5.2.1 answers AuthorizeSecurityGroupIngress with only the last new rule, so the
+    # rule ids are read back with DescribeSecurityGroupRules.
+    rules = group_rules(ec2, group_id)
+    ids = {}
+    for cidr in (WORLD, CORP):
+        found = [r["SecurityGroupRuleId"] for r in rules
+                 if not r["IsEgress"] and r.get("CidrIpv4") == cidr and r.get("FromPort") == 22]
+        if len(found) != 1:
+            raise SetupError(f"seeding {group_id}: expected one tcp/22 rule from {cidr}, got {rules}")
+        ids[cidr] = found[0]
+    return {"name": name, "id": group_id, "open_rule": ids[WORLD], "corp_rule": ids[CORP]}
+
+
+def group_rules(ec2, group_id):
+    out, token = [], None
+    while True:
+        kw = {"Filters": [{"Name": "group-id", "Values": [group_id]}]}
+        if token:
+            kw["NextToken"] = token
+        page = ec2.describe_security_group_rules(**kw)
+        out.extend(page.get("SecurityGroupRules", []))
+        token = page.get("NextToken")
+        if not token:
+            return out
+
+
+def seed_alerts(sns, sqs):
+    topic = sns.create_topic(Name="eks-remediator-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="eks-remediator-alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, queue_url
+
+
+def build_event(group, account, region, path):
+    text = EVENT_FILE.read_text("utf-8")
+    for old, new in ((PH_ACCOUNT, account), (PH_REGION, region), (PH_GROUP, group["id"]),
+                     (PH_OPEN_RULE, group["open_rule"]), (PH_CORP_RULE, group["corp_rule"])):
+        text = text.replace(old, new)
+    event = json.loads(text)
+    path.write_text(text, "utf-8")
+    return event
+
+
+# --------------------------------------------------------------------------- cargo lambda
+
+class Watch:
+    """`cargo lambda watch` serving the one function, with its own environment."""
+
+    def __init__(self, label, fn_env, workdir):
+        self.label = label
+        self.port = free_port()
+        self.env_file = workdir / f"{label}.env"
+        # --env-file, not --env-var: --env-var splits its value on commas
+        # (ALLOWED_INGRESS_PORTS=443,80 would break) and rejects empty values.
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in fn_env.items()), "utf-8")
+        self.argv = [
+            "cargo", "lambda", "watch",
+            "--ignore-changes",                 # others edit src/: never reload mid-run
+            "--invoke-address", "127.0.0.1",
+            "--invoke-port", str(self.port),
+            "--package", FUNCTION, "--bin", FUNCTION,
+            "--env-file", str(self.env_file),
+        ]
+        # The function inherits cargo lambda's environment; keep the caller's AWS settings
+        # (profile, real credentials, region) out of it. The env file sets what it needs.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.started = time.monotonic()
+        self.child = Child(f"cargo lambda watch ({label})", self.argv,
+                           workdir / f"watch-{label}.log", env=env, cwd=REPO)
+        self._progress_at = 0  # bytes of the log already echoed
+
+    def _echo_progress(self):
+        text = self.child.log_text()
+        new, self._progress_at = text[self._progress_at:], len(text)
+        for line in new.splitlines():
+            s = line.strip()
+            if s.startswith(("Compiling", "Finished", "Running", "Blocking", "Updating",
+                             "Downloaded", "Locking")) or s.startswith("error"):
+                log(f"[watch {self.label}] {s}")
+
+    def _build_failed(self):
+        text = self.child.log_text()
+        return "error: could not compile" in text or "error[E" in text
+
+    def wait_listening(self):
+        deadline = self.started + WATCH_LISTEN_TIMEOUT
+        while not port_open(self.port):
+            if not self.child.running():
+                raise SetupError(f"cargo lambda watch ({self.label}) exited:\n{self.child.log_tail()}")
+            if time.monotonic() > deadline:
+                raise SetupError(f"cargo lambda watch ({self.label}) not listening on port "
+                                 f"{self.port} after {WATCH_LISTEN_TIMEOUT}s:\n{self.child.log_tail()}")
+            time.sleep(0.1)
+        log(f"cargo lambda watch ({self.label}) listening on 127.0.0.1:{self.port} "
+            f"after {time.monotonic() - self.started:.1f}s")
+
+    def invoke_argv(self, data_file):
+        return ["cargo", "lambda", "invoke", FUNCTION,
+                "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
+                "--data-file", str(data_file), "--output-format", "json"]
+
+    def invoke(self, data_file, timeout, progress=False):
+        """Runs `cargo lambda invoke`; returns (parsed output, seconds)."""
+        started = time.monotonic()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(self.invoke_argv(data_file), stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, cwd=REPO, start_new_session=True)
+            next_note = started + PROGRESS_EVERY
+            try:
+                while proc.poll() is None:
+                    now = time.monotonic()
+                    if progress:
+                        self._echo_progress()
+                        if now >= next_note:
+                            log(f"still waiting for the function to start ({now - started:.0f}s, "
+                                f"limit {timeout}s)")
+                            next_note += PROGRESS_EVERY
+                    if self._build_failed():
+                        raise SetupError(f"the function did not build under cargo lambda watch:\n"
+                                         f"{self.child.log_tail(80)}")
+                    if not self.child.running():
+                        raise SetupError(f"cargo lambda watch ({self.label}) exited:\n"
+                                         f"{self.child.log_tail()}")
+                    if now - started > timeout:
+                        hint = ("\n(the function was still building: warm the cache with `cargo build "
+                                f"-p {FUNCTION}`, or raise EKS_REMEDIATOR_E2E_READY_TIMEOUT)"
+                                if progress and "Running `" not in self.child.log_text() else "")
+                        raise SetupError(f"cargo lambda invoke got no answer in {timeout}s; "
+                                         f"watch log:\n{self.child.log_tail()}{hint}")
+                    time.sleep(0.05)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            elapsed = time.monotonic() - started
+            if progress:
+                self._echo_progress()
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")
+        if proc.returncode != 0:
+            raise InvokeError(proc.returncode, stdout, stderr)
+        try:
+            return json.loads(stdout), elapsed
+        except json.JSONDecodeError:
+            raise InvokeError(proc.returncode, stdout, "output is not JSON")
+
+    def stop(self):
+        self.child.stop()
+        if self.child in Child.registry:
+            Child.registry.remove(self.child)
+
+
+class InvokeError(Exception):
+    def __init__(self, code, stdout, stderr):
+        super().__init__(f"cargo lambda invoke exited {code}: {stderr.strip() or stdout.strip()}")
+
+
+def start_function(label, fn_env, workdir):
+    """Starts watch and sends the warm-up event; returns the ready Watch."""
+    watch = Watch(label, fn_env, workdir)
+    log(f"starting: {' '.join(watch.argv)}")
+    watch.wait_listening()
+    log(f"warm-up invoke ({WARMUP_FILE.relative_to(REPO)}); a cold build can take minutes, "
+        f"limit {READY_TIMEOUT}s")
+    try:
+        out, secs = watch.invoke(WARMUP_FILE, READY_TIMEOUT, progress=True)
+    except InvokeError as exc:
+        raise SetupError(f"warm-up invocation failed: {exc}\nwatch log:\n{watch.child.log_tail()}")
+    if out != {"outcomes": []}:
+        log(f"warning: the not-for-me event gave {json.dumps(out)}")
+    log(f"function ready ({label}) {time.monotonic() - watch.started:.1f}s after watch start "
+        f"(warm-up invoke {secs:.1f}s)")
+    return watch
+
+
+# --------------------------------------------------------------------------- alerts
+
+def drain_alerts(sqs, queue_url, expect, timeout=ALERT_TIMEOUT):
+    """Reads (and deletes) queued alerts: waits for `expect`, then until the queue is empty."""
+    alerts, deadline = [], time.monotonic() + timeout
+    while True:
+        resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        msgs = resp.get("Messages", [])
+        for m in msgs:
+            alerts.append(parse_alert(m["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        if not msgs and (len(alerts) >= expect or time.monotonic() > deadline):
+            return alerts
+
+
+def parse_alert(body):
+    """SQS body = SNS envelope; its Message = the `default` entry = the JSON document."""
+    alert = {"subject": None, "doc": None, "raw": body, "error": None}
+    try:
+        envelope = json.loads(body)
+        alert["subject"] = envelope.get("Subject")
+        message = envelope.get("Message")
+        alert["raw"] = message
+        alert["doc"] = json.loads(message)
+        if not isinstance(alert["doc"], dict):
+            alert["error"] = "the default entry is not a JSON object"
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        alert["error"] = f"not JSON: {exc}"
+    return alert
+
+
+# --------------------------------------------------------------------------- display
+
+def show_rules(title, group, rules):
+    print(f"{title}: {group['id']} ({group['name']}, tag {CLUSTER_TAG[0]}={CLUSTER_TAG[1]})")
+    ingress = [r for r in rules if not r["IsEgress"]]
+    if not ingress:
+        print("  (no ingress rules)")
+    for r in ingress:
+        print("  " + describe_rule(r))
+    print()
+
+
+def describe_rule(r):
+    proto = r.get("IpProtocol")
+    if proto == "-1":
+        what = "all traffic"
+    else:
+        lo, hi = r.get("FromPort"), r.get("ToPort")
+        what = f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}"
+    src = r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId") or \
+        (r.get("ReferencedGroupInfo") or {}).get("GroupId") or "?"
+    desc = f'  "{r["Description"]}"' if r.get("Description") else ""
+    marker = "   <- world-open" if src in (WORLD, "::/0") else ""
+    return f"{r['SecurityGroupRuleId']}  ingress  {what:<10} from {src:<12}{desc}{marker}"
+
+
+def show_alerts(alerts):
+    print(f"ALERT: {len(alerts)} message(s) on the SQS queue subscribed to the topic")
+    for a in alerts:
+        print(f"  Subject: {a['subject']}")
+        if a["doc"] is not None:
+            print(indent(json.dumps(a["doc"], indent=2)))
+        else:
+            print(f"  ({a['error']}) {a['raw']}")
+    print()
+
+
+def indent(text, pad="  "):
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+# --------------------------------------------------------------------------- checks
+
+class Checks:
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.failures = []
+
+    def that(self, ok, what, detail=""):
+        if ok:
+            print(f"  ok    {what}")
+        else:
+            print(f"  FAIL  {what}" + (f": {detail}" if detail else ""))
+            self.failures.append(f"[{self.scenario}] {what}" + (f": {detail}" if detail else ""))
+        return ok
+
+
+def resource_id(value):
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def check_common(c, group, output, alerts, status):
+    outcomes = output.get("outcomes") if isinstance(output, dict) else None
+    c.that(isinstance(outcomes, list) and len(outcomes) == 1, "the output has exactly one outcome",
+           json.dumps(output))
+    o = outcomes[0] if isinstance(outcomes, list) and outcomes else {}
+    c.that(o.get("rule") == FUNCTION, f"outcome rule is {FUNCTION}", repr(o.get("rule")))
+    c.that(resource_id(o.get("resource")) == group["id"], f"outcome resource is {group['id']}",
+           repr(o.get("resource")))
+    c.that(o.get("status") == status, f"outcome status is {status}", repr(o.get("status")))
+
+    c.that(len(alerts) == 1, "exactly one alert was published", f"{len(alerts)} alerts")
+    a = alerts[0] if alerts else {"subject": None, "doc": None, "error": "no alert"}
+    doc = a["doc"] if isinstance(a["doc"], dict) else {}
+    c.that(a["doc"] is not None and not a["error"], "the alert's default entry is a JSON document",
+           a["error"] or "")
+    subject = a["subject"] or ""
+    c.that(subject.startswith("[eks-remediator]") and len(subject) <= 100,
+           "the subject starts with [eks-remediator] and has at most 100 characters", repr(subject))
+    c.that(doc.get("rule") == FUNCTION, f"alert rule is {FUNCTION}", repr(doc.get("rule")))
+    c.that(doc.get("status") == status, f"alert status is {status}", repr(doc.get("status")))
+    res = doc.get("resource") if isinstance(doc.get("resource"), dict) else {}
+    c.that(res.get("id") == group["id"] and res.get("type") == "security-group",
+           f"alert resource is security-group {group['id']}", repr(doc.get("resource")))
+    return o, doc
+
+
+def check_remediated(group, before, after, output, alerts):
+    c = Checks("remediate")
+    print("CHECK (MODE=remediate)")
+    before_ids = {r["SecurityGroupRuleId"] for r in before}
+    after_ids = {r["SecurityGroupRuleId"] for r in after}
+    c.that(group["open_rule"] not in after_ids, f"the world-open rule {group['open_rule']} was revoked")
+    c.that(group["corp_rule"] in after_ids, f"the 10.0.0.0/8 rule {group['corp_rule']} remains")
+    c.that(after_ids == before_ids - {group["open_rule"]},
+           "nothing else changed (exactly one rule revoked)",
+           f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
+    o, doc = check_common(c, group, output, alerts, "remediated")
+    action = f"RevokeSecurityGroupIngress {group['open_rule']}"
+    c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+    c.that(isinstance(doc.get("actions"), list) and action in doc["actions"],
+           f"alert actions include {action!r}", repr(doc.get("actions")))
+    undo = doc.get("undo")
+    c.that(isinstance(undo, str) and undo.startswith(UNDO_PREFIX),
+           f"alert undo starts with '{UNDO_PREFIX}'", repr(undo))
+    c.that(isinstance(undo, str) and group["id"] in undo, f"alert undo names {group['id']}", repr(undo))
+    print()
+    return c.failures
+
+
+def check_alert_only(group, before, after, output, alerts):
+    c = Checks("alert-only")
+    print("CHECK (MODE=alert-only)")
+    before_ids = {r["SecurityGroupRuleId"] for r in before}
+    after_ids = {r["SecurityGroupRuleId"] for r in after}
+    c.that(after_ids == before_ids, "nothing was revoked",
+           f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
+    check_common(c, group, output, alerts, "would-remediate")
+    print()
+    return c.failures
+
+
+# --------------------------------------------------------------------------- scenarios
+
+def function_env(mode, moto_port, topic_arn, account):
+    return {
+        "MODE": mode,
+        "ALERT_TOPIC_ARN": topic_arn,
+        "INGRESS_SCOPE": "eks",
+        "ALLOWED_INGRESS_PORTS": "443",
+        # Loop prevention: the function's own role (the event's actor is platform-admin).
+        "SELF_ROLE_ARNS": f"arn:aws:iam::{account}:role/eks-remediator-{FUNCTION}",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "RUST_LOG": "info",
+    }
+
+
+def run_scenario(title, mode, group, ctx, workdir, verbose):
+    aws = ctx["aws"]
+    print("=" * 78)
+    print(f"{title}: MODE={mode}")
+    print("=" * 78)
+    event_path = workdir / f"event-{group['name']}.json"
+    event = build_event(group, ctx["account"], REGION, event_path)
+
+    watch = start_function(mode, function_env(mode, ctx["moto_port"], ctx["topic"], ctx["account"]),
+                           workdir)
+    try:
+        before = group_rules(aws["ec2"], group["id"])
+        show_rules("BEFORE", group, before)
+        detail = event["detail"]
+        print(f"EVENT: {detail['eventName']} on {group['id']} by {detail['userIdentity']['arn']}")
+        print(f"  from {EVENT_FILE.relative_to(REPO)}, placeholders replaced ({event_path.name})")
+        print()
+        log_mark = len(watch.child.log_text())
+        try:
+            output, secs = watch.invoke(event_path, INVOKE_TIMEOUT)
+        except InvokeError as exc:
+            print(f"FUNCTION ERROR: {exc}")
+            print(indent(watch.child.log_tail()))
+            raise SetupError(f"{title}: the invocation failed: {exc}")
+        fn_log = watch.child.log_text()[log_mark:]
+    finally:
+        watch.stop()
+    ctx["timings"].append((f"invoke ({mode})", secs))
+    print(f"FUNCTION OUTPUT (cargo lambda invoke, {secs * 1000:.0f} ms round trip):")
+    print(indent(json.dumps(output, indent=2)))
+    print()
+    if verbose:
+        print("FUNCTION LOG:")
+        print(indent(fn_log.rstrip() or "(nothing)"))
+        print()
+    after = group_rules(aws["ec2"], group["id"])
+    show_rules("AFTER", group, after)
+    alerts = drain_alerts(aws["sqs"], ctx["queue"], expect=1)
+    show_alerts(alerts)
+    return before, after, output, alerts
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true",
+                    help="assert the results and also run the alert-only scenario")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print the function's log")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, events)")
+    args = ap.parse_args()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_exit)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    for tool in ("cargo",):
+        if not shutil.which(tool):
+            raise SetupError(f"{tool} not found on PATH")
+
+    workdir = Path(tempfile.mkdtemp(prefix="eks-remediator-e2e-"))
+    t0 = time.monotonic()
+    failures = []
+    try:
+        moto_port = start_moto(workdir)
+        aws = clients(f"http://127.0.0.1:{moto_port}")
+        account = aws["sts"].get_caller_identity()["Account"]
+        vpc_id = aws["ec2"].create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        topic, queue = seed_alerts(aws["sns"], aws["sqs"])
+        ctx = {"aws": aws, "account": account, "moto_port": moto_port, "topic": topic,
+               "queue": queue, "timings": []}
+        log(f"seeded account {account}: {vpc_id}, topic {topic}")
+
+        group = seed_group(aws["ec2"], vpc_id, "demo-nodes")
+        result = run_scenario("Scenario 1", "remediate", group, ctx, workdir, args.verbose)
+        if args.check:
+            failures += check_remediated(group, *result)
+            group2 = seed_group(aws["ec2"], vpc_id, "demo-nodes-alert-only")
+            result2 = run_scenario("Scenario 2", "alert-only", group2, ctx, workdir, args.verbose)
+            failures += check_alert_only(group2, *result2)
+        timings = ", ".join(f"{name} {secs * 1000:.0f} ms" for name, secs in ctx["timings"])
+        log(f"done in {time.monotonic() - t0:.1f}s ({timings})")
+    except (SetupError, BotoCoreError, ClientError) as exc:
+        print(f"e2e: ERROR: {exc}", file=sys.stderr)
+        print(f"e2e: logs in {workdir}", file=sys.stderr)
+        args.keep = True
+        return 2
+    finally:
+        Child.stop_all()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if args.check:
+        if failures:
+            print(f"FAILED: {len(failures)} check(s)")
+            for f in failures:
+                print(f"  - {f}")
+            return 1
+        print("PASSED: all checks")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SetupError as exc:
+        Child.stop_all()
+        sys.exit(f"e2e: ERROR: {exc}")
+    except KeyboardInterrupt:
+        Child.stop_all()
+        sys.exit(130)

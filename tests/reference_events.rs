@@ -1,0 +1,178 @@
+//! Every published reference sample in `tests/fixtures/reference-events/` (see its
+//! SOURCES.md) parses, wrapped in an envelope where it is a bare record, and the samples this
+//! rule acts on yield the triggers their quirks imply.
+
+use std::path::PathBuf;
+
+use eks_remediator::intake::{parse, Incoming};
+use eks_remediator::rules::revoke_open_ingress::event::{trigger, Trigger};
+use serde_json::{json, Map, Value};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-events")
+}
+
+/// `GetFindings` output is PascalCase; EventBridge delivers camelCase.
+fn camel_case(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let mut chars = k.chars();
+                    let key = chars
+                        .next()
+                        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                        .unwrap_or_default();
+                    (key, camel_case(v))
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case).collect()),
+        other => other,
+    }
+}
+
+/// The sample as EventBridge would deliver it.
+fn envelope(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
+    let sample: Value = serde_json::from_str(&text).unwrap();
+    let wrap = |detail_type: &str, source: &str, detail: Value| {
+        json!({"version": "0", "id": "test", "detail-type": detail_type, "source": source,
+            "account": "123456789012", "time": "2026-11-28T00:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail})
+    };
+    if name.ends_with(".eventbridge.json") {
+        sample
+    } else if name.ends_with(".cloudtrail.json") {
+        let service = sample["eventSource"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".amazonaws.com")
+            .to_owned();
+        wrap(
+            "AWS API Call via CloudTrail",
+            &format!("aws.{service}"),
+            sample,
+        )
+    } else if name.ends_with(".bare.json") {
+        wrap("GuardDuty Finding", "aws.guardduty", sample)
+    } else if name.ends_with(".partial-envelope.json") {
+        wrap(
+            "GuardDuty Finding",
+            "aws.guardduty",
+            sample["detail"].clone(),
+        )
+    } else if name.ends_with(".getfindings-cli.json") {
+        wrap(
+            "GuardDuty Finding",
+            "aws.guardduty",
+            camel_case(sample["Findings"][0].clone()),
+        )
+    } else {
+        panic!("unknown form: {name}")
+    }
+}
+
+fn trigger_of(name: &str) -> Option<Trigger> {
+    let incoming = parse(envelope(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// `proto ports cidr` of each rule.
+fn rules(trigger: &Trigger) -> Vec<String> {
+    let rules = match trigger {
+        Trigger::Authorize { rules, .. } | Trigger::Modify { rules, .. } => rules,
+        other => panic!("not a rule trigger: {other:?}"),
+    };
+    rules
+        .iter()
+        .map(|r| format!("{} {}", r.access_text(), r.source))
+        .collect()
+}
+
+#[test]
+fn every_reference_sample_parses() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let incoming = parse(envelope(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!matches!(incoming, Incoming::Other { .. }), "{name}");
+        // Every rule's trigger parser accepts every sample without error.
+        trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"));
+        count += 1;
+    }
+    assert_eq!(count, 23);
+}
+
+#[test]
+fn authorize_samples_give_their_rules() {
+    let t = trigger_of("ec2-authorize-sg-ingress-multi-open-csirt.cloudtrail.json").unwrap();
+    assert_eq!(
+        rules(&t),
+        [
+            "tcp/22 open to 0.0.0.0/0",
+            "all traffic open to 0.0.0.0/0",
+            "tcp/389 open to 0.0.0.0/0",
+            "tcp/3389 open to 0.0.0.0/0"
+        ]
+        .map(|s| s.replace(" open to ", " "))
+    );
+    // The CLI's flat form, with an anonymised /0.
+    let t = trigger_of("ec2-authorize-sg-ingress-port22-stratus.cloudtrail.json").unwrap();
+    assert_eq!(rules(&t), ["tcp/22 208.236.235.254/0"]);
+    let t = trigger_of("ec2-authorize-sg-ingress-restricted-cidr-elastic.cloudtrail.json").unwrap();
+    assert_eq!(rules(&t), ["tcp/22 203.0.113.0/24"]);
+    let t = trigger_of("ec2-authorize-sg-ingress-ipv4-open.eventbridge.json").unwrap();
+    assert_eq!(rules(&t), ["tcp all ports 0.0.0.0/0"]);
+}
+
+#[test]
+fn modify_sample_gives_the_single_collapsed_rule() {
+    let t = trigger_of("ec2-modifysecuritygrouprules-open-rdp.cloudtrail.json").unwrap();
+    assert_eq!(rules(&t), ["tcp/3389 0.0.0.0/0"]);
+    let Trigger::Modify { rules, .. } = t else {
+        unreachable!()
+    };
+    assert!(rules[0].id.is_some());
+}
+
+#[test]
+fn guardduty_samples_give_attacked_ports() {
+    let Some(Trigger::Attack { ports, groups, .. }) =
+        trigger_of("guardduty-finding-ec2-sshbruteforce-sample.partial-envelope.json")
+    else {
+        panic!("ssh brute force is a trigger");
+    };
+    assert_eq!(ports, [22]);
+    assert!(groups.iter().all(|g| g.as_str().starts_with("sg-")));
+    // A real PortProbe logged as NETWORK_CONNECTION, without portProbeAction.
+    let Some(Trigger::Attack { ports, groups, .. }) =
+        trigger_of("guardduty-finding-ec2-portprobe-real-sumologic.bare.json")
+    else {
+        panic!("port probe is a trigger");
+    };
+    assert!(
+        !ports.is_empty() && !groups.is_empty(),
+        "{ports:?} {groups:?}"
+    );
+    assert!(trigger_of("guardduty-finding-ec2-c2dns-sample-custodian.eventbridge.json").is_none());
+    assert!(
+        trigger_of("guardduty-finding-eks-successfulanonymousaccess-sample-elastic.bare.json")
+            .is_none()
+    );
+}
+
+#[test]
+fn other_samples_are_not_this_rules_triggers() {
+    for name in [
+        "ec2-createsecuritygroup.eventbridge.json",
+        "eks-createcluster-awsdocs.cloudtrail.json",
+        "iam-putrolepolicy.eventbridge.json",
+        "cloudtrail-stoplogging-csirt.cloudtrail.json",
+    ] {
+        assert!(trigger_of(name).is_none(), "{name}");
+    }
+}
