@@ -9,14 +9,14 @@ What it does, end to end:
    subscribed to it;
 3. turns `events/revoke-open-ingress/authorize-ipv4-open-ssh.json` into an event about that
    group (plain replacement of the placeholders, see events/README.md);
-4. runs the function under cargo lambda's runtime emulator (`cargo lambda watch`, which
-   builds and starts the binary with `cargo run`) and sends it the event with
-   `cargo lambda invoke`;
+4. builds the function with `cargo build` (a no-op after `cargo test`), starts cargo lambda's
+   Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`), runs the built
+   binary against it, and sends it the event with `cargo lambda invoke`;
 5. prints the group's rules BEFORE, the function's output, the rules AFTER and the ALERT
    read back from the SQS queue.
 
 With `--check` it also asserts the result, and runs a second scenario (MODE=alert-only, on
-a second group, under a second `cargo lambda watch`): the exit status is 0 when everything
+a second group, with a second emulator and function process): the exit status is 0 when everything
 holds, 1 when a check fails, 2 when the run itself could not be done (emulator, build,
 timeout).
 
@@ -309,25 +309,34 @@ class Watch:
     def __init__(self, label, fn_env, workdir):
         self.label = label
         self.port = free_port()
-        self.env_file = workdir / f"{label}.env"
-        # --env-file, not --env-var: --env-var splits its value on commas
-        # (ALLOWED_INGRESS_PORTS=443,80 would break) and rejects empty values.
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in fn_env.items()), "utf-8")
+        # Only the Runtime API emulator: the function is the binary `cargo build` made, started
+        # below, not a `cargo run` under watch, whose different build environment would make
+        # cargo rebuild the dependency tree that `cargo test` just built.
         self.argv = [
-            "cargo", "lambda", "watch",
-            "--ignore-changes",                 # others edit src/: never reload mid-run
+            "cargo", "lambda", "watch", "--only-lambda-apis",
             "--invoke-address", "127.0.0.1",
             "--invoke-port", str(self.port),
-            "--package", FUNCTION, "--bin", FUNCTION,
-            "--env-file", str(self.env_file),
         ]
-        # The function inherits cargo lambda's environment; keep the caller's AWS settings
-        # (profile, real credentials, region) out of it. The env file sets what it needs.
+        # Keep the caller's AWS settings (profile, real credentials, region) away from both
+        # processes; fn_env sets what the function needs.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.started = time.monotonic()
         self.child = Child(f"cargo lambda watch ({label})", self.argv,
                            workdir / f"watch-{label}.log", env=env, cwd=REPO)
+        self.fn_env = dict(env, **fn_env, **{
+            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.port}/.rt",
+            "AWS_LAMBDA_FUNCTION_NAME": "_",
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        })
+        self.workdir = workdir
+        self.function = None
         self._progress_at = 0  # bytes of the log already echoed
+
+    def start_function(self):
+        """Starts the built function binary against this emulator's Runtime API."""
+        self.function = Child(f"{FUNCTION} ({self.label})", [str(function_binary())],
+                              self.workdir / f"function-{self.label}.log", env=self.fn_env, cwd=REPO)
 
     def _echo_progress(self):
         text = self.child.log_text()
@@ -355,7 +364,9 @@ class Watch:
             f"after {time.monotonic() - self.started:.1f}s")
 
     def invoke_argv(self, data_file):
-        return ["cargo", "lambda", "invoke", FUNCTION,
+        # The emulator serves the function started with AWS_LAMBDA_FUNCTION_NAME=_ under the
+        # default name, which is what `cargo lambda invoke` without a name calls.
+        return ["cargo", "lambda", "invoke",
                 "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
                 "--data-file", str(data_file), "--output-format", "json"]
 
@@ -407,9 +418,12 @@ class Watch:
             raise InvokeError(proc.returncode, stdout, "output is not JSON")
 
     def stop(self):
-        self.child.stop()
-        if self.child in Child.registry:
-            Child.registry.remove(self.child)
+        for child in (self.function, self.child):
+            if child is None:
+                continue
+            child.stop()
+            if child in Child.registry:
+                Child.registry.remove(child)
 
 
 class InvokeError(Exception):
@@ -417,17 +431,33 @@ class InvokeError(Exception):
         super().__init__(f"cargo lambda invoke exited {code}: {stderr.strip() or stdout.strip()}")
 
 
+def function_binary():
+    target = os.environ.get("CARGO_TARGET_DIR") or str(REPO / "target")
+    return Path(target) / "debug" / FUNCTION
+
+
+def build_function():
+    """`cargo build` of the function: a no-op right after `cargo test` on the same cache."""
+    log(f"cargo build -p {FUNCTION} (a cold build can take many minutes)")
+    started = time.monotonic()
+    proc = subprocess.run(["cargo", "build", "-p", FUNCTION, "--bin", FUNCTION], cwd=REPO)
+    if proc.returncode != 0:
+        raise SetupError(f"cargo build -p {FUNCTION} failed")
+    log(f"built {function_binary()} in {time.monotonic() - started:.1f}s")
+
+
 def start_function(label, fn_env, workdir):
     """Starts watch and sends the warm-up event; returns the ready Watch."""
     watch = Watch(label, fn_env, workdir)
     log(f"starting: {' '.join(watch.argv)}")
     watch.wait_listening()
+    watch.start_function()
     log(f"warm-up invoke ({WARMUP_FILE.relative_to(REPO)}); a cold build can take minutes, "
         f"limit {READY_TIMEOUT}s")
     try:
         out, secs = watch.invoke(WARMUP_FILE, READY_TIMEOUT, progress=True)
     except InvokeError as exc:
-        raise SetupError(f"warm-up invocation failed: {exc}\nwatch log:\n{watch.child.log_tail()}")
+        raise SetupError(f"warm-up invocation failed: {exc}\nfunction log:\n{watch.function.log_tail()}")
     if out != {"outcomes": []}:
         log(f"warning: the not-for-me event gave {json.dumps(out)}")
     log(f"function ready ({label}) {time.monotonic() - watch.started:.1f}s after watch start "
@@ -625,14 +655,14 @@ def run_scenario(title, mode, group, ctx, workdir, verbose):
         print(f"EVENT: {detail['eventName']} on {group['id']} by {detail['userIdentity']['arn']}")
         print(f"  from {EVENT_FILE.relative_to(REPO)}, placeholders replaced ({event_path.name})")
         print()
-        log_mark = len(watch.child.log_text())
+        log_mark = len(watch.function.log_text())
         try:
             output, secs = watch.invoke(event_path, INVOKE_TIMEOUT)
         except InvokeError as exc:
             print(f"FUNCTION ERROR: {exc}")
-            print(indent(watch.child.log_tail()))
+            print(indent(watch.function.log_tail()))
             raise SetupError(f"{title}: the invocation failed: {exc}")
-        fn_log = watch.child.log_text()[log_mark:]
+        fn_log = watch.function.log_text()[log_mark:]
     finally:
         watch.stop()
     ctx["timings"].append((f"invoke ({mode})", secs))
@@ -670,6 +700,7 @@ def main():
     t0 = time.monotonic()
     failures = []
     try:
+        build_function()
         moto_port = start_moto(workdir)
         aws = clients(f"http://127.0.0.1:{moto_port}")
         account = aws["sts"].get_caller_identity()["Account"]
