@@ -1,14 +1,64 @@
 //! The rule catalog: every rule in one static table, read by the CLI and the tests.
 //!
 //! Rules are fixed at compile time, so a table the compiler checks replaces a run-time
-//! registry; catalog tests walk it to check binaries, events, template and README.
+//! registry: [`Rule`] names each rule, and a `match` on it (exhaustive, so a new rule cannot
+//! be forgotten) reaches its code.
 
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::error::HandlerError;
+use crate::outcome::Outcome;
 use crate::rules::{revoke_open_ingress, RuleInfo};
+use crate::settings::Settings;
 
-/// Every rule, in the order of DESIGN.md's catalog.
+/// Every rule that has code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    RevokeOpenIngress,
+}
+
+impl Rule {
+    /// Every rule, in the order of DESIGN.md's catalog.
+    pub const ALL: &'static [Rule] = &[Rule::RevokeOpenIngress];
+
+    pub fn info(self) -> &'static RuleInfo {
+        match self {
+            Rule::RevokeOpenIngress => &revoke_open_ingress::RULE,
+        }
+    }
+
+    /// Runs the rule on one event and returns its outcomes (alerts sent per `settings`).
+    pub async fn outcomes(
+        self,
+        aws: &Aws,
+        settings: &Settings,
+        event: Value,
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        match self {
+            Rule::RevokeOpenIngress => revoke_open_ingress::outcomes(aws, settings, event).await,
+        }
+    }
+}
+
+/// Every rule's catalog entry, in the order of [`Rule::ALL`].
 pub static RULES: &[&RuleInfo] = &[&revoke_open_ingress::RULE];
 
 /// The rule named `name`, in kebab case.
-pub fn find(name: &str) -> Option<&'static RuleInfo> {
-    RULES.iter().copied().find(|r| r.name == name)
+pub fn find(name: &str) -> Option<Rule> {
+    Rule::ALL.iter().copied().find(|r| r.info().name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_enum_agree() {
+        let names: Vec<&str> = Rule::ALL.iter().map(|r| r.info().name).collect();
+        let table: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        assert_eq!(names, table);
+        assert_eq!(find("revoke-open-ingress"), Some(Rule::RevokeOpenIngress));
+        assert_eq!(find("nope"), None);
+    }
 }

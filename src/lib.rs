@@ -9,6 +9,7 @@
 pub mod alert;
 pub mod aws;
 pub mod catalog;
+pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod guard;

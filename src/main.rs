@@ -1,4 +1,59 @@
-//! The `eks-remediator` CLI: `replay EVENT.json` shows what a function would do with an
-//! event (`--apply` lets it act). `scan` arrives with the sweep.
+//! The `eks-remediator` CLI binary: argument handling and wiring only; the work is in
+//! `eks_remediator::cli`.
 
-fn main() {}
+use std::process::ExitCode;
+
+use eks_remediator::aws::{config_loader, Aws};
+use eks_remediator::cli;
+use eks_remediator::settings::Settings;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match cli::parse_args(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("eks-remediator: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_env() {
+        Ok(s) => cli::replay_settings(s, args.apply),
+        Err(e) => {
+            eprintln!("eks-remediator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bytes = match std::fs::read(&args.event_file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("eks-remediator: {}: {e}", args.event_file);
+            return ExitCode::from(2);
+        }
+    };
+    let event = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("eks-remediator: {}: not JSON: {e}", args.event_file);
+            return ExitCode::from(2);
+        }
+    };
+    let mut loader = config_loader();
+    if let Some(region) = args.region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = args.profile {
+        loader = loader.profile_name(profile);
+    }
+    let aws = Aws::with_config(loader.load().await);
+    match cli::replay(&aws, &settings, event).await {
+        Ok(results) => {
+            print!("{}", cli::report(&results));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("eks-remediator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

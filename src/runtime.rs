@@ -12,7 +12,7 @@ use crate::aws::Aws;
 use crate::error::EventError;
 use crate::guard::{self, Skip};
 use crate::intake::{self, Incoming};
-use crate::outcome::{Outcome, Summary};
+use crate::outcome::Outcome;
 use crate::settings::Settings;
 
 /// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
@@ -43,7 +43,7 @@ pub fn screen(event: Value, settings: &Settings) -> Result<Option<Incoming>, Eve
 ///
 /// A failed publish is logged and never undoes or blocks a remediation: the change is
 /// already made, and the summary and logs still record it.
-pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) -> Summary {
+pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
     for outcome in outcomes {
         info!(
             rule = outcome.rule,
@@ -63,5 +63,4 @@ pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) -> Su
             warn!(%error, resource = %outcome.resource.id, "alert not sent");
         }
     }
-    Summary::of(outcomes)
 }

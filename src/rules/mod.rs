@@ -6,6 +6,7 @@
 
 pub mod revoke_open_ingress;
 
+use crate::intake::Incoming;
 use crate::settings::Mode;
 
 /// One EventBridge trigger of a rule.
@@ -32,4 +33,7 @@ pub struct RuleInfo {
     pub settings: &'static [&'static str],
     /// What the rule does by default when deployed with the template's defaults.
     pub default_mode: Mode,
+    /// Whether an event is one of this rule's triggers; catalog tests use it to check that
+    /// each sample event belongs to exactly one rule.
+    pub is_trigger: fn(&Incoming) -> bool,
 }

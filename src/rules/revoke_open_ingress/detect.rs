@@ -363,3 +363,133 @@ pub fn worth_a_look(trigger: &Trigger, settings: &Settings) -> bool {
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Protocol;
+
+    fn rule(protocol: &str, ports: Option<(i32, i32)>, cidr: &str) -> IngressRule {
+        IngressRule {
+            id: SecurityGroupRuleId::parse("sgr-1"),
+            protocol: Protocol::parse(protocol),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+            source: Source::Cidr(cidr.parse().unwrap()),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn world_open_cidrs() {
+        for (cidr, open) in [
+            ("0.0.0.0/0", true),
+            ("::/0", true),
+            ("1.2.3.4/7", true),
+            ("10.0.0.0/7", true),
+            ("10.0.0.0/8", false),
+            ("203.0.113.0/24", false),
+            ("2000::/3", true),
+            ("8000::/1", true),
+            ("fc00::/7", false),
+            ("fd00::/8", false),
+            ("2001:db8::/32", false),
+        ] {
+            assert_eq!(
+                is_world_open(&Source::Cidr(cidr.parse().unwrap())),
+                open,
+                "{cidr}"
+            );
+        }
+        assert!(!is_world_open(&Source::Reference("sg-1".into())));
+        assert!(!is_world_open(&Source::Reference("pl-1".into())));
+    }
+
+    #[test]
+    fn offending_rules_respect_allowed_ports_and_protocols() {
+        let allowed = BTreeSet::from([80, 443, 53]);
+        for (r, offending) in [
+            (rule("tcp", Some((443, 443)), "0.0.0.0/0"), false),
+            (rule("tcp", Some((80, 443)), "0.0.0.0/0"), true),
+            (rule("tcp", Some((22, 22)), "0.0.0.0/0"), true),
+            (rule("udp", Some((53, 53)), "::/0"), false),
+            (rule("tcp", Some((22, 22)), "10.0.0.0/8"), false),
+            (rule("-1", None, "0.0.0.0/0"), true),
+            (rule("tcp", Some((-1, -1)), "0.0.0.0/0"), true),
+            (rule("icmp", Some((8, -1)), "0.0.0.0/0"), false),
+            (rule("icmpv6", Some((-1, -1)), "::/0"), false),
+            (rule("50", None, "0.0.0.0/0"), true),
+        ] {
+            assert_eq!(is_offending(&r, &allowed), offending, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_marks_count_only_from_a_controller() {
+        let group = SecurityGroup {
+            description: "Security group for Kubernetes ELB a1b2 (default/web)".into(),
+            ..Default::default()
+        };
+        let r = rule("tcp", Some((80, 80)), "0.0.0.0/0");
+        let controller = Caller {
+            user_agent: Some("kubernetes/v1.31.2 aws-sdk-go/1.55".into()),
+            invoked_by: None,
+        };
+        let person = Caller {
+            user_agent: Some("console.amazonaws.com".into()),
+            invoked_by: None,
+        };
+        assert!(is_kubernetes_managed(&group, &r, Some(&controller)));
+        assert!(is_kubernetes_managed(&group, &r, None));
+        assert!(!is_kubernetes_managed(&group, &r, Some(&person)));
+        let plain = SecurityGroup::default();
+        assert!(!is_kubernetes_managed(&plain, &r, Some(&controller)));
+        let mut nlb = rule("tcp", Some((30080, 30080)), "0.0.0.0/0");
+        nlb.description = Some("kubernetes.io/rule/nlb/client=a1b2".into());
+        assert!(is_kubernetes_managed(&plain, &nlb, Some(&controller)));
+    }
+
+    #[test]
+    fn a_rule_narrowed_since_the_event_is_resolved_not_revoked() {
+        let group_id = SecurityGroupId::parse("sg-1").unwrap();
+        let trigger = Trigger::Authorize {
+            group: group_id.clone(),
+            rules: vec![rule("tcp", Some((22, 22)), "0.0.0.0/0")],
+        };
+        let group = SecurityGroup {
+            id: "sg-1".into(),
+            tags: Tags::from([("aws:eks:cluster-name".to_owned(), "prod".to_owned())]),
+            ingress: vec![IngressRule {
+                id: None,
+                ..rule("tcp", Some((22, 22)), "10.0.0.0/8")
+            }],
+            ..Default::default()
+        };
+        let observed = Observed {
+            groups: vec![group.clone()],
+            rules: None,
+        };
+        let verdicts = decide(&trigger, &observed, &Settings::default(), None);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].disposition, Disposition::Resolved);
+
+        let open = SecurityGroup {
+            ingress: vec![IngressRule {
+                id: None,
+                ..rule("tcp", Some((22, 22)), "0.0.0.0/0")
+            }],
+            ..group
+        };
+        let verdicts = decide(
+            &trigger,
+            &Observed {
+                groups: vec![open],
+                rules: None,
+            },
+            &Settings::default(),
+            None,
+        );
+        assert_eq!(verdicts[0].disposition, Disposition::Revoke);
+        assert_eq!(verdicts[0].rules[0].0.as_str(), "sgr-1");
+    }
+}

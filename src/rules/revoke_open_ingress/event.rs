@@ -428,3 +428,96 @@ fn attack(finding: &Finding) -> Option<Trigger> {
         instance_tags: finding.instance_tags(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::parse;
+
+    /// Parses `events/revoke-open-ingress/<file>` and compares a one-line rendering of its
+    /// trigger with `expected` (`none` when the event is not a trigger).
+    fn check(file: &str, expected: &str) {
+        let path = format!(
+            "{}/events/revoke-open-ingress/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let incoming = parse(serde_json::from_str(&text).unwrap()).unwrap();
+        let rules = |rules: &[IngressRule]| {
+            rules
+                .iter()
+                .map(|r| {
+                    let id = r.id.as_ref().map(|i| i.as_str()).unwrap_or("-");
+                    format!("{id} {} {}", r.access_text(), r.source)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let got = match trigger(&incoming).unwrap() {
+            None => "none".to_owned(),
+            Some(Trigger::Authorize { group, rules: r }) => {
+                format!("authorize {group}: {}", rules(&r))
+            }
+            Some(Trigger::Modify { group, rules: r }) => format!("modify {group}: {}", rules(&r)),
+            Some(Trigger::RemoteAccess { cluster, nodegroup }) => {
+                format!("remote-access {cluster}/{nodegroup}")
+            }
+            Some(Trigger::Attack {
+                kind,
+                groups,
+                ports,
+                ..
+            }) => {
+                let groups: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
+                format!("attack {kind} on {} ports {ports:?}", groups.join(","))
+            }
+        };
+        assert_eq!(got, expected, "{file}");
+    }
+
+    #[test]
+    fn sample_events_give_their_triggers() {
+        let sg = "sg-0123456789abcdef0";
+        check(
+            "authorize-ipv4-open-ssh.json",
+            &format!("authorize {sg}: sgr-0aaaaaaaaaaaaaaa1 tcp/22 0.0.0.0/0, sgr-0aaaaaaaaaaaaaaa2 tcp/22 10.0.0.0/8"),
+        );
+        check(
+            "authorize-ipv6-open.json",
+            &format!("authorize {sg}: sgr-0aaaaaaaaaaaaaaa1 tcp/443-8443 ::/0"),
+        );
+        check(
+            "authorize-all-traffic.json",
+            &format!("authorize {sg}: sgr-0aaaaaaaaaaaaaaa1 all traffic 0.0.0.0/0"),
+        );
+        check(
+            "authorize-cli-flat.json",
+            &format!("authorize {sg}: sgr-0aaaaaaaaaaaaaaa1 tcp/3389 0.0.0.0/0"),
+        );
+        check(
+            "authorize-no-rule-ids.json",
+            &format!("authorize {sg}: - tcp/22 0.0.0.0/0"),
+        );
+        check(
+            "modify-rules-open-rdp.json",
+            &format!("modify {sg}: sgr-0aaaaaaaaaaaaaaa1 tcp/3389 0.0.0.0/0"),
+        );
+        check(
+            "create-nodegroup-remote-access.json",
+            "remote-access prod/ng-ssh",
+        );
+        check(
+            "guardduty-ssh-bruteforce.json",
+            &format!("attack UnauthorizedAccess:EC2/SSHBruteForce on {sg} ports [22]"),
+        );
+        check(
+            "guardduty-rdp-bruteforce.json",
+            &format!("attack UnauthorizedAccess:EC2/RDPBruteForce on {sg} ports [3389]"),
+        );
+        check(
+            "guardduty-portprobe.json",
+            &format!("attack Recon:EC2/PortProbeUnprotectedPort on {sg} ports [22, 5432]"),
+        );
+        check("not-for-me-createsecuritygroup.json", "none");
+    }
+}

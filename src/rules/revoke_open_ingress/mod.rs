@@ -56,6 +56,7 @@ pub static RULE: RuleInfo = RuleInfo {
     ],
     settings: &["MODE", "ALERT_TOPIC_ARN", "EXEMPT_TAG_KEY", "ALLOWED_INGRESS_PORTS", "INGRESS_SCOPE", "SELF_ROLE_ARNS"],
     default_mode: Mode::Remediate,
+    is_trigger: |incoming| matches!(event::trigger(incoming), Ok(Some(_))),
 };
 
 /// How long to wait for EKS to create a new node group's remote-access security group:
@@ -64,21 +65,33 @@ pub static RULE: RuleInfo = RuleInfo {
 pub const REMOTE_ACCESS_POLLS: u32 = 10;
 pub const REMOTE_ACCESS_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Handles one EventBridge event.
+/// Handles one EventBridge event: the function's entry point.
 pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
+    outcomes(aws, settings, event)
+        .await
+        .map(|o| Summary::of(&o))
+}
+
+/// Handles one event and returns the full outcomes (alerts are sent as by [`handle`]);
+/// the CLI's `replay` shows them.
+pub async fn outcomes(
+    aws: &Aws,
+    settings: &Settings,
+    event: Value,
+) -> Result<Vec<Outcome>, HandlerError> {
     let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Summary::default());
+        return Ok(Vec::new());
     };
     let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
         info!("not a trigger of this rule");
-        return Ok(Summary::default());
+        return Ok(Vec::new());
     };
     let span =
         info_span!("revoke-open-ingress", event_id = %origin.event.id, event = %origin.event.name);
     async {
         if !detect::worth_a_look(&trigger, settings) {
             info!("no world-open rule in the event");
-            return Ok(Summary::default());
+            return Ok(Vec::new());
         }
         let caller = match &incoming {
             Incoming::ApiCall(call) => Some(Caller::of(call)),
@@ -87,9 +100,9 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
         let observed = observe(aws, &trigger).await?;
         let verdicts = detect::decide(&trigger, &observed, settings, caller.as_ref());
         let (outcomes, errors) = act(aws, settings, &origin, verdicts).await;
-        let summary = runtime::deliver(aws, settings, &outcomes).await;
+        runtime::deliver(aws, settings, &outcomes).await;
         match errors.into_iter().next() {
-            None => Ok(summary),
+            None => Ok(outcomes),
             Some(first) => Err(HandlerError::Remediation {
                 failed: outcomes
                     .iter()

@@ -1,0 +1,158 @@
+//! The `eks-remediator` command line: `replay EVENT.json` shows what the function for an
+//! event would do, so people can look before they trust; `--apply` lets it act.
+//!
+//! Replay is read-only unless `--apply` is given: it forces alert-only mode and sends no
+//! alerts. With `--apply` it remediates and alerts as the function would.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::alert;
+use crate::aws::Aws;
+use crate::catalog::Rule;
+use crate::error::HandlerError;
+use crate::intake;
+use crate::outcome::Outcome;
+use crate::settings::{Mode, Settings};
+
+pub const USAGE: &str =
+    "usage: eks-remediator replay EVENT.json [--apply] [--region REGION] [--profile PROFILE]
+
+  replay   show what the function for EVENT.json would do (read-only; --apply acts and alerts)
+
+Settings come from the same environment variables as the functions (see README).";
+
+/// Parsed command-line arguments.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Args {
+    pub event_file: String,
+    pub apply: bool,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// Parses `replay EVENT.json [--apply] [--region R] [--profile P]`.
+pub fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut iter = args.iter();
+    match iter.next().map(String::as_str) {
+        Some("replay") => {}
+        Some(other) => return Err(format!("unknown command {other:?}")),
+        None => return Err("no command".to_owned()),
+    }
+    let (mut event_file, mut apply, mut region, mut profile) = (None, false, None, None);
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--apply" => apply = true,
+            "--region" => region = Some(iter.next().ok_or("--region needs a value")?.clone()),
+            "--profile" => profile = Some(iter.next().ok_or("--profile needs a value")?.clone()),
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            file if event_file.is_none() => event_file = Some(file.to_owned()),
+            extra => return Err(format!("unexpected argument {extra:?}")),
+        }
+    }
+    let event_file = event_file.ok_or("replay needs an EVENT.json")?;
+    Ok(Args {
+        event_file,
+        apply,
+        region,
+        profile,
+    })
+}
+
+/// The settings replay runs with: read-only unless `apply`.
+pub fn replay_settings(mut settings: Settings, apply: bool) -> Settings {
+    if apply {
+        settings.mode = Mode::Remediate;
+    } else {
+        settings.mode = Mode::AlertOnly;
+        settings.alert_topic_arn = None;
+    }
+    settings
+}
+
+/// Runs the event through every rule it triggers and returns their outcomes.
+pub async fn replay(
+    aws: &Aws,
+    settings: &Settings,
+    event: Value,
+) -> Result<Vec<(&'static str, Vec<Outcome>)>, HandlerError> {
+    let incoming = intake::parse(event.clone())?;
+    let mut results = Vec::new();
+    for rule in Rule::ALL
+        .iter()
+        .filter(|r| (r.info().is_trigger)(&incoming))
+    {
+        results.push((
+            rule.info().name,
+            rule.outcomes(aws, settings, event.clone()).await?,
+        ));
+    }
+    Ok(results)
+}
+
+/// A readable report of replay results.
+pub fn report(results: &[(&'static str, Vec<Outcome>)]) -> String {
+    let mut text = String::new();
+    if results.is_empty() {
+        text.push_str("no rule acts on this event\n");
+    }
+    for (rule, outcomes) in results {
+        if outcomes.is_empty() {
+            let _ = writeln!(text, "{rule}: nothing to do");
+        }
+        for outcome in outcomes {
+            let _ = writeln!(text, "{rule}: {}", outcome.status.as_str());
+            let _ = writeln!(text, "{}", alert::email_text(outcome));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn replay_arguments() {
+        let parsed = parse_args(&args(&[
+            "replay",
+            "e.json",
+            "--apply",
+            "--region",
+            "eu-west-1",
+        ]))
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Args {
+                event_file: "e.json".into(),
+                apply: true,
+                region: Some("eu-west-1".into()),
+                profile: None
+            }
+        );
+        assert!(parse_args(&args(&["replay"])).is_err());
+        assert!(parse_args(&args(&["replay", "a", "b"])).is_err());
+        assert!(parse_args(&args(&["replay", "a", "--region"])).is_err());
+        assert!(parse_args(&args(&["scan"])).is_err());
+        assert!(parse_args(&args(&[])).is_err());
+    }
+
+    #[test]
+    fn replay_without_apply_is_read_only() {
+        let base = Settings {
+            mode: Mode::Remediate,
+            alert_topic_arn: Some("arn:aws:sns:x".into()),
+            ..Settings::default()
+        };
+        let dry = replay_settings(base.clone(), false);
+        assert_eq!((dry.mode, dry.alert_topic_arn), (Mode::AlertOnly, None));
+        let live = replay_settings(Settings::default(), true);
+        assert_eq!(live.mode, Mode::Remediate);
+    }
+}
