@@ -48,7 +48,7 @@ async fn world_open_ssh_is_revoked_by_rule_id_and_private_neighbour_stays() {
         summary["outcomes"][0]["actions"],
         json!([format!("RevokeSecurityGroupIngress {open}")])
     );
-    assert_eq!(w.rule_ids(&sg).await, [private.clone()]);
+    assert_eq!(w.rule_ids(&sg).await, std::slice::from_ref(&private));
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1);
     let a = &alerts[0];
@@ -311,7 +311,7 @@ async fn group_outside_eks_is_untouched_unless_scope_is_all() {
 
     let summary = run(&w, &w.settings(), e.clone()).await;
     assert!(statuses(&summary).is_empty());
-    assert_eq!(w.rule_ids(&sg).await, [open.clone()]);
+    assert_eq!(w.rule_ids(&sg).await, std::slice::from_ref(&open));
     assert!(w.alerts().await.is_empty());
 
     let all = eks_remediator::settings::Settings {
@@ -367,7 +367,7 @@ async fn alert_only_changes_nothing_and_says_what_it_would_do() {
     )
     .await;
     assert_eq!(statuses(&summary), ["would-remediate"]);
-    assert_eq!(w.rule_ids(&sg).await, [open.clone()]);
+    assert_eq!(w.rule_ids(&sg).await, std::slice::from_ref(&open));
     let alert = &w.alerts().await[0];
     assert_eq!(alert["status"], "would-remediate");
     assert_eq!(
@@ -587,7 +587,7 @@ async fn load_balancer_rule_made_by_kubernetes_is_alerted_not_revoked() {
         json!("elbv2.k8s.aws/v2.8.1 aws-sdk-go/1.55.5 (go1.22.5; linux; amd64)");
     let summary = run(&w, &w.settings(), e.clone()).await;
     assert_eq!(statuses(&summary), ["alert"]);
-    assert_eq!(w.rule_ids(&sg).await, [open.clone()]);
+    assert_eq!(w.rule_ids(&sg).await, std::slice::from_ref(&open));
     assert_eq!(w.alerts().await[0]["status"], "alert");
 
     // The same marks do not shield a rule that a person added from the CLI.
