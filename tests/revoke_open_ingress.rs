@@ -22,6 +22,13 @@ fn statuses(summary: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Opens tcp/3389 to the world on `sg`; returns the rule id and the CLI-form event that did it.
+async fn rdp_opened(w: &World, sg: &str) -> (String, Value) {
+    let open = w.allow(sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
+    let e = event(RULE, "authorize-cli-flat.json", &[(SG, sg), (SGR1, &open)]);
+    (open, e)
+}
+
 async fn run(world: &World, settings: &eks_remediator::settings::Settings, event: Value) -> Value {
     let summary = handle(&world.aws, settings, event)
         .await
@@ -189,13 +196,8 @@ async fn all_traffic_rule_without_ports_is_revoked() {
 async fn cli_flat_form_is_revoked() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let summary = run(
-        &w,
-        &w.settings(),
-        event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]),
-    )
-    .await;
+    let (_, e) = rdp_opened(&w, &sg).await;
+    let summary = run(&w, &w.settings(), e).await;
     assert_eq!(statuses(&summary), ["remediated"]);
     assert!(w.rule_ids(&sg).await.is_empty());
 }
@@ -285,17 +287,12 @@ async fn modify_that_narrows_a_rule_changes_nothing() {
 async fn allow_listed_port_stays_open() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
+    let (open, e) = rdp_opened(&w, &sg).await;
     let settings = eks_remediator::settings::Settings {
         allowed_ingress_ports: [443, 3389].into(),
         ..w.settings()
     };
-    let summary = run(
-        &w,
-        &settings,
-        event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]),
-    )
-    .await;
+    let summary = run(&w, &settings, e).await;
     assert!(statuses(&summary).is_empty());
     assert_eq!(w.rule_ids(&sg).await, [open]);
     assert!(w.alerts().await.is_empty());
@@ -306,8 +303,7 @@ async fn group_outside_eks_is_untouched_unless_scope_is_all() {
     let w = World::new().await;
     let vpc = w.vpc().await;
     let sg = w.group(&vpc, &[("team", "web")]).await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let e = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (open, e) = rdp_opened(&w, &sg).await;
 
     let summary = run(&w, &w.settings(), e.clone()).await;
     assert!(statuses(&summary).is_empty());
@@ -336,13 +332,8 @@ async fn exempt_group_is_left_unchanged_and_reported() {
             ],
         )
         .await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let summary = run(
-        &w,
-        &w.settings(),
-        event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]),
-    )
-    .await;
+    let (open, e) = rdp_opened(&w, &sg).await;
+    let summary = run(&w, &w.settings(), e).await;
     assert_eq!(statuses(&summary), ["exempt"]);
     assert_eq!(w.rule_ids(&sg).await, [open]);
     let alerts = w.alerts().await;
@@ -355,17 +346,12 @@ async fn exempt_group_is_left_unchanged_and_reported() {
 async fn alert_only_changes_nothing_and_says_what_it_would_do() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
+    let (open, e) = rdp_opened(&w, &sg).await;
     let settings = eks_remediator::settings::Settings {
         mode: Mode::AlertOnly,
         ..w.settings()
     };
-    let summary = run(
-        &w,
-        &settings,
-        event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]),
-    )
-    .await;
+    let summary = run(&w, &settings, e).await;
     assert_eq!(statuses(&summary), ["would-remediate"]);
     assert_eq!(w.rule_ids(&sg).await, std::slice::from_ref(&open));
     let alert = &w.alerts().await[0];
@@ -381,8 +367,7 @@ async fn alert_only_changes_nothing_and_says_what_it_would_do() {
 async fn own_role_and_failed_calls_are_ignored() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let e = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (open, e) = rdp_opened(&w, &sg).await;
 
     let mut own = e.clone();
     own["detail"]["userIdentity"] = json!({"type": "AssumedRole",
@@ -403,8 +388,7 @@ async fn own_role_and_failed_calls_are_ignored() {
 async fn rule_or_group_already_gone_is_resolved_without_error_or_alert() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let e = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (open, e) = rdp_opened(&w, &sg).await;
     w.aws
         .ec2()
         .await
@@ -435,8 +419,7 @@ async fn rule_or_group_already_gone_is_resolved_without_error_or_alert() {
 async fn same_event_twice_or_concurrently_makes_one_change_and_one_alert() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let e = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (_, e) = rdp_opened(&w, &sg).await;
     let settings = w.settings();
     let (a, b) = tokio::join!(
         handle(&w.aws, &settings, e.clone()),
@@ -581,8 +564,7 @@ async fn load_balancer_rule_made_by_kubernetes_is_alerted_not_revoked() {
             ],
         )
         .await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let mut e = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (open, mut e) = rdp_opened(&w, &sg).await;
     e["detail"]["userAgent"] =
         json!("elbv2.k8s.aws/v2.8.1 aws-sdk-go/1.55.5 (go1.22.5; linux; amd64)");
     let summary = run(&w, &w.settings(), e.clone()).await;
@@ -601,8 +583,7 @@ async fn load_balancer_rule_made_by_kubernetes_is_alerted_not_revoked() {
 async fn malformed_events_are_errors_and_change_nothing() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
-    let good = event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]);
+    let (open, good) = rdp_opened(&w, &sg).await;
     let mut no_detail = good.clone();
     no_detail.as_object_mut().unwrap().remove("detail");
     let mut wrong_types = good.clone();
@@ -644,17 +625,12 @@ async fn other_events_return_an_empty_summary() {
 async fn failing_alert_never_blocks_the_remediation() {
     let w = World::new().await;
     let sg = w.eks_group().await;
-    let open = w.allow(&sg, "tcp", Some((3389, 3389)), "0.0.0.0/0").await;
+    let (_, e) = rdp_opened(&w, &sg).await;
     let settings = eks_remediator::settings::Settings {
         alert_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:does-not-exist".into()),
         ..w.settings()
     };
-    let summary = run(
-        &w,
-        &settings,
-        event(RULE, "authorize-cli-flat.json", &[(SG, &sg), (SGR1, &open)]),
-    )
-    .await;
+    let summary = run(&w, &settings, e).await;
     assert_eq!(statuses(&summary), ["remediated"]);
     assert!(w.rule_ids(&sg).await.is_empty());
 }

@@ -141,17 +141,7 @@ pub fn role_of_arn(arn: &str) -> Option<(String, String)> {
 
 impl ApiCall {
     pub(crate) fn from_envelope(envelope: EventBridgeEvent<Value>) -> Result<Self, EventError> {
-        if !envelope.detail.is_object() {
-            return Err(EventError::Detail {
-                kind: "CloudTrail record",
-                reason: "detail is not an object".to_owned(),
-            });
-        }
-        let record: Record =
-            serde_json::from_value(envelope.detail).map_err(|e| EventError::Detail {
-                kind: "CloudTrail record",
-                reason: e.to_string(),
-            })?;
+        let record: Record = super::detail(envelope.detail, "CloudTrail record")?;
         let account = envelope
             .account
             .or_else(|| record.recipient_account_id.clone())

@@ -147,17 +147,7 @@ pub struct PortDetails {
 
 impl Finding {
     pub(crate) fn from_envelope(envelope: EventBridgeEvent<Value>) -> Result<Self, EventError> {
-        if !envelope.detail.is_object() {
-            return Err(EventError::Detail {
-                kind: "GuardDuty finding",
-                reason: "detail is not an object".to_owned(),
-            });
-        }
-        let detail: Detail =
-            serde_json::from_value(envelope.detail).map_err(|e| EventError::Detail {
-                kind: "GuardDuty finding",
-                reason: e.to_string(),
-            })?;
+        let detail: Detail = super::detail(envelope.detail, "GuardDuty finding")?;
         let account = envelope
             .account
             .or_else(|| detail.account_id.clone())

@@ -9,6 +9,7 @@ pub mod cloudtrail;
 pub mod guardduty;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use cloudtrail::{Actor, ApiCall};
@@ -45,6 +46,23 @@ impl Incoming {
             Incoming::Other { .. } => None,
         }
     }
+}
+
+/// Parses an envelope's `detail` as a `kind` record, with the error every rule reports.
+pub(crate) fn detail<T: DeserializeOwned>(
+    detail: Value,
+    kind: &'static str,
+) -> Result<T, EventError> {
+    if !detail.is_object() {
+        return Err(EventError::Detail {
+            kind,
+            reason: "detail is not an object".to_owned(),
+        });
+    }
+    serde_json::from_value(detail).map_err(|e| EventError::Detail {
+        kind,
+        reason: e.to_string(),
+    })
 }
 
 /// Parses raw bytes, as the CLI's `replay` and the fuzzer receive them.
