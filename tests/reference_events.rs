@@ -166,6 +166,29 @@ fn guardduty_samples_give_attacked_ports() {
 }
 
 #[test]
+fn guardduty_samples_name_their_cluster_and_access_key() {
+    let finding = |name: &str| match parse(envelope(name)).unwrap() {
+        Incoming::Finding(f) => f,
+        other => panic!("{name} is not a finding: {other:?}"),
+    };
+    let tor = finding("guardduty-finding-iam-toripcaller-sample-custodian.eventbridge.json");
+    let key = tor.access_key().expect("access key details");
+    assert!(key.access_key_id.as_deref().is_some_and(|k| !k.is_empty()));
+    assert!(key.user_name.is_some());
+    let eks = finding("guardduty-finding-eks-successfulanonymousaccess-sample-elastic.bare.json");
+    assert!(eks
+        .cluster()
+        .and_then(|c| c.name.as_deref())
+        .is_some_and(|n| !n.is_empty()));
+    assert!(eks.severity() > 0.0);
+    let cli = finding("guardduty-finding-eks-privilegedcontainer.getfindings-cli.json");
+    assert!(cli
+        .cluster()
+        .and_then(|c| c.arn.as_deref())
+        .is_some_and(|a| a.starts_with("arn:aws:eks:")));
+}
+
+#[test]
 fn other_samples_are_not_this_rules_triggers() {
     for name in [
         "ec2-createsecuritygroup.eventbridge.json",

@@ -53,6 +53,23 @@ pub struct Resource {
     pub instance_details: Option<InstanceDetails>,
     #[serde(default, deserialize_with = "lenient::opt_object")]
     pub eks_cluster_details: Option<EksClusterDetails>,
+    #[serde(default, deserialize_with = "lenient::opt_object")]
+    pub access_key_details: Option<AccessKeyDetails>,
+}
+
+/// The credentials a finding is about (`resource.accessKeyDetails`): for an instance's
+/// credentials used elsewhere, the principal is the node role's session.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKeyDetails {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub access_key_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub principal_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub user_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub user_type: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -179,6 +196,16 @@ impl Finding {
     /// The EC2 instance the finding is about.
     pub fn instance_id(&self) -> Option<&str> {
         self.instance()?.instance_id.as_deref()
+    }
+
+    /// The EKS cluster the finding is about.
+    pub fn cluster(&self) -> Option<&EksClusterDetails> {
+        self.detail.resource.as_ref()?.eks_cluster_details.as_ref()
+    }
+
+    /// The access key the finding is about.
+    pub fn access_key(&self) -> Option<&AccessKeyDetails> {
+        self.detail.resource.as_ref()?.access_key_details.as_ref()
     }
 
     /// Security groups of all the instance's network interfaces, without repeats.
