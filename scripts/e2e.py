@@ -437,12 +437,17 @@ def function_binary():
 
 
 def build_function():
-    """`cargo build` of the function: a no-op right after `cargo test` on the same cache."""
-    log(f"cargo build -p {FUNCTION} (a cold build can take many minutes)")
+    """`cargo build` of the function: a no-op right after `cargo test` on the same cache.
+
+    It builds the whole workspace with all targets, as `cargo test --workspace --all-targets`
+    does, so that cargo unifies the same features: `-p` alone resolves a smaller feature set
+    (no dev-dependencies) and rebuilds tokio and every SDK crate for it.
+    """
+    log("cargo build --workspace --all-targets (a cold build can take many minutes)")
     started = time.monotonic()
-    proc = subprocess.run(["cargo", "build", "-p", FUNCTION, "--bin", FUNCTION], cwd=REPO)
+    proc = subprocess.run(["cargo", "build", "--workspace", "--all-targets"], cwd=REPO)
     if proc.returncode != 0:
-        raise SetupError(f"cargo build -p {FUNCTION} failed")
+        raise SetupError("cargo build --workspace --all-targets failed")
     log(f"built {function_binary()} in {time.monotonic() - started:.1f}s")
 
 
