@@ -183,8 +183,24 @@ struct ResponseRule {
     description: Option<String>,
 }
 
-fn port(p: Option<i64>) -> Option<i32> {
-    p.and_then(|p| i32::try_from(p).ok())
+/// A rule from CloudTrail's loosely typed fields: an absent protocol means `-1`, and ports
+/// that do not fit EC2's `i32` are treated as absent (all ports).
+fn logged_rule(
+    id: Option<SecurityGroupRuleId>,
+    protocol: Option<&str>,
+    (from, to): (Option<i64>, Option<i64>),
+    source: Source,
+    description: Option<String>,
+) -> IngressRule {
+    let port = |p: Option<i64>| p.and_then(|p| i32::try_from(p).ok());
+    IngressRule {
+        id,
+        protocol: Protocol::parse(protocol.unwrap_or("-1")),
+        from_port: port(from),
+        to_port: port(to),
+        source,
+        description,
+    }
 }
 
 /// A CIDR source, or `None` when the text is not one (a group or prefix-list source).
@@ -203,17 +219,15 @@ fn authorize(call: &ApiCall) -> Result<Trigger, EventError> {
         .filter_map(|r| {
             let source = cidr(r.cidr_ipv4.as_deref().or(r.cidr_ipv6.as_deref()))
                 .or_else(|| r.prefix_list_id.clone().map(Source::Reference))?;
-            Some(IngressRule {
-                id: r
-                    .security_group_rule_id
+            Some(logged_rule(
+                r.security_group_rule_id
                     .as_deref()
                     .and_then(SecurityGroupRuleId::parse),
-                protocol: Protocol::parse(r.ip_protocol.as_deref().unwrap_or("-1")),
-                from_port: port(r.from_port),
-                to_port: port(r.to_port),
+                r.ip_protocol.as_deref(),
+                (r.from_port, r.to_port),
                 source,
-                description: r.description.clone(),
-            })
+                r.description.clone(),
+            ))
         })
         .collect();
 
@@ -238,29 +252,26 @@ fn authorize(call: &ApiCall) -> Result<Trigger, EventError> {
 
     let mut rules = Vec::new();
     for p in &request.ip_permissions {
-        let protocol = Protocol::parse(p.ip_protocol.as_deref().unwrap_or("-1"));
         for range in p.ip_ranges.iter().chain(&p.ipv6_ranges) {
             if let Some(source) = cidr(range.cidr_ip.as_deref()) {
-                rules.push(IngressRule {
-                    id: None,
-                    protocol: protocol.clone(),
-                    from_port: port(p.from_port),
-                    to_port: port(p.to_port),
+                rules.push(logged_rule(
+                    None,
+                    p.ip_protocol.as_deref(),
+                    (p.from_port, p.to_port),
                     source,
-                    description: range.description.clone(),
-                });
+                    range.description.clone(),
+                ));
             }
         }
     }
     if let Some(source) = cidr(request.cidr_ip.as_deref()) {
-        rules.push(IngressRule {
-            id: None,
-            protocol: Protocol::parse(request.ip_protocol.as_deref().unwrap_or("-1")),
-            from_port: port(request.from_port),
-            to_port: port(request.to_port),
+        rules.push(logged_rule(
+            None,
+            request.ip_protocol.as_deref(),
+            (request.from_port, request.to_port),
             source,
-            description: None,
-        });
+            None,
+        ));
     }
     Ok(Trigger::Authorize { group, rules })
 }
@@ -337,16 +348,15 @@ fn modify(call: &ApiCall) -> Result<Trigger, EventError> {
         .iter()
         .filter_map(|item| {
             let spec = item.security_group_rule.as_ref()?;
-            Some(IngressRule {
-                id: Some(SecurityGroupRuleId::parse(
-                    item.security_group_rule_id.as_deref()?,
-                )?),
-                protocol: Protocol::parse(spec.ip_protocol.as_deref().unwrap_or("-1")),
-                from_port: port(spec.from_port),
-                to_port: port(spec.to_port),
-                source: cidr(spec.cidr_ipv4.as_deref().or(spec.cidr_ipv6.as_deref()))?,
-                description: spec.description.clone(),
-            })
+            let id = SecurityGroupRuleId::parse(item.security_group_rule_id.as_deref()?)?;
+            let source = cidr(spec.cidr_ipv4.as_deref().or(spec.cidr_ipv6.as_deref()))?;
+            Some(logged_rule(
+                Some(id),
+                spec.ip_protocol.as_deref(),
+                (spec.from_port, spec.to_port),
+                source,
+                spec.description.clone(),
+            ))
         })
         .collect();
     Ok(Trigger::Modify { group, rules })
