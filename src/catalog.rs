@@ -9,22 +9,24 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::outcome::Outcome;
-use crate::rules::{revoke_open_ingress, RuleInfo};
+use crate::rules::{enforce_cluster_config, revoke_open_ingress, RuleInfo};
 use crate::settings::Settings;
 
 /// Every rule that has code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
     RevokeOpenIngress,
+    EnforceClusterConfig,
 }
 
 impl Rule {
     /// Every rule, in the order of DESIGN.md's catalog.
-    pub const ALL: &'static [Rule] = &[Rule::RevokeOpenIngress];
+    pub const ALL: &'static [Rule] = &[Rule::RevokeOpenIngress, Rule::EnforceClusterConfig];
 
     pub fn info(self) -> &'static RuleInfo {
         match self {
             Rule::RevokeOpenIngress => &revoke_open_ingress::RULE,
+            Rule::EnforceClusterConfig => &enforce_cluster_config::RULE,
         }
     }
 
@@ -37,12 +39,15 @@ impl Rule {
     ) -> Result<Vec<Outcome>, HandlerError> {
         match self {
             Rule::RevokeOpenIngress => revoke_open_ingress::outcomes(aws, settings, event).await,
+            Rule::EnforceClusterConfig => {
+                enforce_cluster_config::outcomes(aws, settings, event).await
+            }
         }
     }
 }
 
 /// Every rule's catalog entry, in the order of [`Rule::ALL`].
-pub static RULES: &[&RuleInfo] = &[&revoke_open_ingress::RULE];
+pub static RULES: &[&RuleInfo] = &[&revoke_open_ingress::RULE, &enforce_cluster_config::RULE];
 
 /// The rule named `name`, in kebab case.
 pub fn find(name: &str) -> Option<Rule> {
@@ -59,6 +64,10 @@ mod tests {
         let table: Vec<&str> = RULES.iter().map(|r| r.name).collect();
         assert_eq!(names, table);
         assert_eq!(find("revoke-open-ingress"), Some(Rule::RevokeOpenIngress));
+        assert_eq!(
+            find("enforce-cluster-config"),
+            Some(Rule::EnforceClusterConfig)
+        );
         assert_eq!(find("nope"), None);
     }
 }

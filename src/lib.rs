@@ -16,6 +16,7 @@ pub mod guard;
 pub mod intake;
 pub mod lenient;
 pub mod outcome;
+pub mod retry;
 pub mod rules;
 pub mod runtime;
 pub mod settings;

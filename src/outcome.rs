@@ -3,6 +3,7 @@
 //! One [`Outcome`] becomes one SNS alert and one entry of the invocation's JSON summary
 //! (`{"outcomes":[{"rule","resource","status","actions"}]}`, DESIGN.md "Binaries").
 
+use aws_lambda_events::sqs::BatchItemFailure;
 use serde::Serialize;
 
 /// The status values of DESIGN.md's alert contract.
@@ -105,10 +106,28 @@ pub struct OutcomeSummary {
     pub actions: Vec<String>,
 }
 
+/// A resource whose remediation waits for AWS (an EKS update in progress) and will be tried
+/// again; it gets its one alert when it is finished or given up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deferred {
+    pub rule: &'static str,
+    pub resource: String,
+    /// The attempt that comes next.
+    pub attempt: u32,
+    pub delay_seconds: u32,
+    /// What the next attempt will find still to do.
+    pub pending: Vec<String>,
+}
+
 /// What a function returns to Lambda.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub outcomes: Vec<OutcomeSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<Deferred>,
+    /// For SQS batches only: the records to deliver again (`ReportBatchItemFailures`).
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
 }
 
 impl Summary {
@@ -123,6 +142,7 @@ impl Summary {
                     actions: o.actions.clone(),
                 })
                 .collect(),
+            ..Summary::default()
         }
     }
 }

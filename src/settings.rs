@@ -42,6 +42,12 @@ pub const DEFAULT_EXEMPT_TAG_KEY: &str = "eks-remediator:exempt";
 /// Default minimum GuardDuty severity that is alerted rather than logged (Medium).
 pub const DEFAULT_MIN_SEVERITY: f64 = 4.0;
 
+/// Default wait between two attempts on a busy EKS cluster.
+pub const DEFAULT_RETRY_DELAY_SECONDS: u32 = 300;
+/// Default number of attempts on a busy cluster: 36 x 5 min = 3 hours, enough for a new
+/// cluster (`CREATING` for 10 to 20 minutes) and a few updates of several minutes each.
+pub const DEFAULT_RETRY_MAX_ATTEMPTS: u32 = 36;
+
 /// All settings of DESIGN.md, parsed and validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -56,6 +62,15 @@ pub struct Settings {
     pub kms_key_arn: Option<String>,
     pub min_severity: f64,
     pub self_role_arns: Vec<String>,
+    /// Where a function sends an event to try again later (EKS busy); none: the invocation
+    /// fails and Lambda's own retries and dead-letter queue keep the event.
+    pub retry_queue_url: Option<String>,
+    /// Where an event goes when its retries are used up.
+    pub dead_letter_queue_url: Option<String>,
+    /// Seconds between attempts (SQS message delay, 0 to 900).
+    pub retry_delay_seconds: u32,
+    /// Attempts in all, the first one included.
+    pub retry_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -73,6 +88,10 @@ impl Default for Settings {
             kms_key_arn: None,
             min_severity: DEFAULT_MIN_SEVERITY,
             self_role_arns: Vec::new(),
+            retry_queue_url: None,
+            dead_letter_queue_url: None,
+            retry_delay_seconds: DEFAULT_RETRY_DELAY_SECONDS,
+            retry_max_attempts: DEFAULT_RETRY_MAX_ATTEMPTS,
         }
     }
 }
@@ -155,6 +174,20 @@ impl Settings {
                 None => Vec::new(),
                 Some(v) => parse_arns("SELF_ROLE_ARNS", &v)?,
             },
+            retry_queue_url: get("RETRY_QUEUE_URL")
+                .map(|v| parse_queue_url("RETRY_QUEUE_URL", v))
+                .transpose()?,
+            dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL")
+                .map(|v| parse_queue_url("DEAD_LETTER_QUEUE_URL", v))
+                .transpose()?,
+            retry_delay_seconds: match get("RETRY_DELAY_SECONDS") {
+                None => defaults.retry_delay_seconds,
+                Some(v) => parse_number("RETRY_DELAY_SECONDS", &v, 0, 900)?,
+            },
+            retry_max_attempts: match get("RETRY_MAX_ATTEMPTS") {
+                None => defaults.retry_max_attempts,
+                Some(v) => parse_number("RETRY_MAX_ATTEMPTS", &v, 1, 1000)?,
+            },
         })
     }
 }
@@ -202,18 +235,45 @@ fn parse_ports(value: &str) -> Result<BTreeSet<u16>, SettingsError> {
     Ok(ports)
 }
 
+/// An allow-list for the public API endpoint. A CIDR with prefix 0 would restrict nothing,
+/// so it is refused rather than read as "keep the endpoint open to the world".
 fn parse_cidrs(value: &str) -> Result<Vec<IpNet>, SettingsError> {
     items(value)
         .map(|item| {
-            item.parse::<IpNet>().map_err(|_| {
-                invalid(
-                    "PUBLIC_ACCESS_CIDRS",
-                    value,
-                    format!("{item:?} is not a CIDR"),
-                )
-            })
+            let bad = |why: &str| invalid("PUBLIC_ACCESS_CIDRS", value, format!("{item:?} {why}"));
+            match item.parse::<IpNet>() {
+                Err(_) => Err(bad("is not a CIDR")),
+                Ok(net) if net.prefix_len() == 0 => Err(bad(
+                    "allows the whole internet; leave the setting empty to make endpoints private",
+                )),
+                Ok(net) => Ok(net.trunc()),
+            }
         })
         .collect()
+}
+
+fn parse_queue_url(variable: &'static str, value: String) -> Result<String, SettingsError> {
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(value)
+    } else {
+        Err(invalid(variable, &value, "expected an SQS queue URL"))
+    }
+}
+
+fn parse_number(
+    variable: &'static str,
+    value: &str,
+    min: u32,
+    max: u32,
+) -> Result<u32, SettingsError> {
+    match value.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            variable,
+            value,
+            format!("expected a whole number from {min} to {max}"),
+        )),
+    }
 }
 
 fn parse_arns(variable: &'static str, value: &str) -> Result<Vec<String>, SettingsError> {
@@ -256,6 +316,9 @@ mod tests {
         assert_eq!(s.exempt_tag_key, "eks-remediator:exempt");
         assert_eq!(s.min_severity, 4.0);
         assert!(s.alert_topic_arn.is_none());
+        assert_eq!(s.retry_delay_seconds, 300);
+        assert_eq!(s.retry_max_attempts, 36);
+        assert!(s.retry_queue_url.is_none());
     }
 
     #[test]
@@ -294,6 +357,11 @@ mod tests {
             ("ALLOWED_INGRESS_PORTS", "70000"),
             ("INGRESS_SCOPE", "vpc"),
             ("PUBLIC_ACCESS_CIDRS", "10.0.0.0/33"),
+            ("PUBLIC_ACCESS_CIDRS", "203.0.113.0/24,0.0.0.0/0"),
+            ("RETRY_QUEUE_URL", "my-queue"),
+            ("DEAD_LETTER_QUEUE_URL", "arn:aws:sqs:us-east-1:1:q"),
+            ("RETRY_DELAY_SECONDS", "901"),
+            ("RETRY_MAX_ATTEMPTS", "0"),
             ("REVOKE_EXFILTRATED_SESSIONS", "yes"),
             ("MIN_SEVERITY", "eleven"),
             ("MIN_SEVERITY", "11"),

@@ -1,8 +1,16 @@
-//! EKS node groups: where EKS put a node group's remote-access security group.
+//! EKS: node groups (where EKS put a remote-access security group) and clusters (endpoint
+//! access, control-plane logging, secrets encryption).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_eks::types::{
+    EncryptionConfig, LogSetup, LogType as SdkLogType, Logging, Provider, VpcConfigRequest,
+};
 
 use super::errors::classify;
 use super::Aws;
-use crate::error::AwsError;
+use crate::domain::{Cluster, EndpointAccess, LogType};
+use crate::error::{AwsError, AwsErrorKind};
 
 /// What remediation needs to know about a managed node group.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,5 +47,140 @@ impl Aws {
                 .filter(|id| !id.is_empty())
                 .map(str::to_owned),
         })
+    }
+}
+
+impl Aws {
+    /// The cluster's endpoint access, logging, encryption, status and tags, in one call
+    /// (`DescribeCluster` returns the tags, so no `ListTagsForResource` is needed).
+    pub async fn describe_cluster(&self, name: &str) -> Result<Cluster, AwsError> {
+        let output = self
+            .eks()
+            .await
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeCluster", name, e))?;
+        let Some(cluster) = output.cluster() else {
+            return Err(AwsError {
+                operation: "DescribeCluster",
+                resource: name.to_owned(),
+                kind: AwsErrorKind::NotFound,
+                code: "EmptyResponse".to_owned(),
+                message: "the response holds no cluster".to_owned(),
+            });
+        };
+        let endpoint = match cluster.resources_vpc_config() {
+            Some(vpc) => EndpointAccess {
+                public: vpc.endpoint_public_access(),
+                private: vpc.endpoint_private_access(),
+                public_cidrs: vpc.public_access_cidrs().to_vec(),
+            },
+            None => EndpointAccess::default(),
+        };
+        let logging = cluster
+            .logging()
+            .map(|l| l.cluster_logging())
+            .unwrap_or_default()
+            .iter()
+            .filter(|setup| setup.enabled() == Some(true))
+            .flat_map(|setup| setup.types())
+            .filter_map(|t| LogType::parse(t.as_str()))
+            .collect();
+        Ok(Cluster {
+            name: cluster.name().unwrap_or(name).to_owned(),
+            arn: cluster.arn().map(str::to_owned),
+            status: cluster.status().map(|s| s.as_str().to_owned()),
+            tags: cluster
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            endpoint,
+            logging,
+            secrets_encrypted: cluster.encryption_config().iter().any(|c| {
+                c.provider()
+                    .and_then(|p| p.key_arn())
+                    .is_some_and(|k| !k.is_empty())
+            }),
+        })
+    }
+
+    /// Sets who can reach the API endpoint. Only the endpoint fields are sent: AWS merges
+    /// them into the cluster's VPC config and keeps its subnets and security groups.
+    /// Returns the EKS update id, when the response has one.
+    pub async fn update_endpoint_access(
+        &self,
+        name: &str,
+        access: &EndpointAccess,
+    ) -> Result<Option<String>, AwsError> {
+        let mut vpc = VpcConfigRequest::builder()
+            .endpoint_public_access(access.public)
+            .endpoint_private_access(access.private);
+        if access.public {
+            vpc = vpc.set_public_access_cidrs(Some(access.public_cidrs.clone()));
+        }
+        let output = self
+            .eks()
+            .await
+            .update_cluster_config()
+            .name(name)
+            .resources_vpc_config(vpc.build())
+            .send()
+            .await
+            .map_err(|e| classify("UpdateClusterConfig", name, e))?;
+        Ok(output.update().and_then(|u| u.id()).map(str::to_owned))
+    }
+
+    /// Switches on the given control-plane log types. EKS changes only the types named, so
+    /// the ones already on stay on.
+    pub async fn enable_logging(
+        &self,
+        name: &str,
+        types: &BTreeSet<LogType>,
+    ) -> Result<Option<String>, AwsError> {
+        let setup = LogSetup::builder()
+            .set_types(Some(
+                types.iter().map(|t| SdkLogType::from(t.as_str())).collect(),
+            ))
+            .enabled(true)
+            .build();
+        let output = self
+            .eks()
+            .await
+            .update_cluster_config()
+            .name(name)
+            .logging(Logging::builder().cluster_logging(setup).build())
+            .send()
+            .await
+            .map_err(|e| classify("UpdateClusterConfig", name, e))?;
+        Ok(output.update().and_then(|u| u.id()).map(str::to_owned))
+    }
+
+    /// Envelope-encrypts the cluster's Kubernetes secrets with `key_arn`. EKS cannot undo this.
+    ///
+    /// The SDK marks `resources` deprecated (EKS now encrypts all API data with an AWS-owned
+    /// key by default), but the API still documents `secrets` as the value that selects a
+    /// customer-managed key for secrets, so it is sent.
+    #[allow(deprecated)]
+    pub async fn associate_secrets_encryption(
+        &self,
+        name: &str,
+        key_arn: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let config = EncryptionConfig::builder()
+            .resources("secrets")
+            .provider(Provider::builder().key_arn(key_arn).build())
+            .build();
+        let output = self
+            .eks()
+            .await
+            .associate_encryption_config()
+            .cluster_name(name)
+            .encryption_config(config)
+            .send()
+            .await
+            .map_err(|e| classify("AssociateEncryptionConfig", name, e))?;
+        Ok(output.update().and_then(|u| u.id()).map(str::to_owned))
     }
 }

@@ -9,6 +9,7 @@ pub mod ec2;
 pub mod eks;
 mod errors;
 pub mod sns;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
@@ -21,6 +22,7 @@ pub struct Aws {
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
+    sqs: OnceCell<aws_sdk_sqs::Client>,
 }
 
 impl Aws {
@@ -60,6 +62,13 @@ impl Aws {
         let config = self.config().await;
         self.sns
             .get_or_init(|| async { aws_sdk_sns::Client::new(config) })
+            .await
+    }
+
+    pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
+        let config = self.config().await;
+        self.sqs
+            .get_or_init(|| async { aws_sdk_sqs::Client::new(config) })
             .await
     }
 }

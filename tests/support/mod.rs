@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -37,7 +39,8 @@ print('ready', flush=True)\n\
 sys.stdin.read()\n\
 s.stop()\n";
 
-fn moto_url() -> &'static str {
+/// The base URL of this test process's moto server, started on first use.
+pub fn moto_url() -> &'static str {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     &MOTO
         .get_or_init(|| {
@@ -80,8 +83,13 @@ fn moto_url() -> &'static str {
 
 /// An SDK config for moto, with fixed test credentials and region.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(moto_url()).await
+}
+
+/// An SDK config for an endpoint in front of moto (the fault-injecting proxy).
+pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     config_loader()
-        .endpoint_url(moto_url())
+        .endpoint_url(url)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()

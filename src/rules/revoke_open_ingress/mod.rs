@@ -324,20 +324,9 @@ fn resource_ref(verdict: &Verdict, origin: &Origin) -> ResourceRef {
         id: verdict.group.to_string(),
         arn: Some(format!(
             "arn:{}:ec2:{}:{owner}:security-group/{}",
-            partition(&origin.region),
+            crate::domain::partition(&origin.region),
             origin.region,
             verdict.group
         )),
-    }
-}
-
-/// The ARN partition of a region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }

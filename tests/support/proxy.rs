@@ -1,0 +1,248 @@
+//! A small HTTP proxy between the SDK and moto that records requests and can answer chosen
+//! ones itself: real-shaped AWS errors (EKS's 409 `ResourceInUseException`, which moto never
+//! returns because its updates finish at once) and calls moto does not implement.
+//!
+//! It speaks just enough HTTP/1.1 for the SDK: one request per connection, `Content-Length`
+//! bodies, and `Connection: close` on every answer.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request the SDK sent.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub body: String,
+    /// Whether the proxy answered it itself instead of moto.
+    pub answered: bool,
+}
+
+impl Recorded {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// An answer the proxy gives itself.
+#[derive(Clone, Debug)]
+pub struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Answer `times` requests whose path ends with `path_suffix` (and whose body contains
+/// `body_contains`, when set) with `answer`.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub path_suffix: String,
+    pub body_contains: Option<String>,
+    pub times: usize,
+    pub answer: Canned,
+}
+
+#[derive(Default)]
+struct State {
+    faults: Vec<Fault>,
+    requests: Vec<Recorded>,
+}
+
+pub struct Proxy {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    /// Starts a proxy in front of `upstream` (`http://host:port`) on a free local port.
+    pub async fn start(upstream: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let state = shared.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, &state).await;
+                });
+            }
+        });
+        Proxy { url, state }
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().unwrap().faults.push(fault);
+    }
+
+    /// The requests whose path ends with `path_suffix`, in order.
+    pub fn requests(&self, path_suffix: &str) -> Vec<Recorded> {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.path.ends_with(path_suffix))
+            .cloned()
+            .collect()
+    }
+}
+
+/// EKS's answer to an update while another runs, as AWS sends it (restJson1 error).
+pub fn resource_in_use(cluster: &str) -> Canned {
+    Canned {
+        status: 409,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "x-amzn-ErrorType".into(),
+                "ResourceInUseException:http://internal.amazon.com/coral/com.amazonaws.eks/".into(),
+            ),
+            (
+                "x-amzn-RequestId".into(),
+                "3f1c3b8e-0000-4000-8000-000000000409".into(),
+            ),
+        ],
+        body: serde_json::json!({
+            "clusterName": cluster,
+            "message": "Cluster has updates in progress",
+        })
+        .to_string(),
+    }
+}
+
+/// A 200 JSON answer.
+pub fn ok_json(body: serde_json::Value) -> Canned {
+    Canned {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.to_string(),
+    }
+}
+
+async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
+    let (head, body) = read_message(&mut client).await?;
+    let head_text = String::from_utf8_lossy(&head).into_owned();
+    let mut request_line = head_text.lines().next().unwrap_or("").split(' ');
+    let method = request_line.next().unwrap_or("").to_owned();
+    let path = request_line
+        .next()
+        .unwrap_or("")
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let body_text = String::from_utf8_lossy(&body).into_owned();
+    let canned = {
+        let mut state = state.lock().unwrap();
+        let hit = state.faults.iter_mut().find(|f| {
+            f.times > 0
+                && path.ends_with(&f.path_suffix)
+                && f.body_contains
+                    .as_deref()
+                    .is_none_or(|needle| body_text.contains(needle))
+        });
+        let canned = hit.map(|f| {
+            f.times -= 1;
+            f.answer.clone()
+        });
+        state.requests.push(Recorded {
+            method,
+            path,
+            body: body_text,
+            answered: canned.is_some(),
+        });
+        canned
+    };
+    let response = match canned {
+        Some(c) => {
+            let mut text = format!("HTTP/1.1 {} Canned\r\n", c.status);
+            for (k, v) in &c.headers {
+                text.push_str(&format!("{k}: {v}\r\n"));
+            }
+            text.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                c.body.len(),
+                c.body
+            ));
+            text.into_bytes()
+        }
+        None => forward(upstream, &head_text, &body).await?,
+    };
+    client.write_all(&response).await?;
+    client.shutdown().await
+}
+
+/// Sends the request to moto with `Connection: close` and returns moto's whole answer, also
+/// marked `Connection: close`.
+async fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await?;
+    let mut request = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            request.push_str(line);
+            request.push_str("\r\n");
+        }
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    server.write_all(request.as_bytes()).await?;
+    server.write_all(body).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    let split = find(&answer, b"\r\n\r\n").map_or(answer.len(), |i| i + 4);
+    let (head, rest) = answer.split_at(split);
+    let mut out = String::new();
+    for line in String::from_utf8_lossy(head)
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+    {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(rest);
+    Ok(bytes)
+}
+
+/// Reads one request: its head (through the blank line) and its `Content-Length` body.
+async fn read_message(stream: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = find(&buffer, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = buffer[..head_end].to_vec();
+    let length = String::from_utf8_lossy(&head)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((head, body))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
