@@ -27,6 +27,10 @@ pub struct Progress {
     /// Commands that undo `done`.
     #[serde(default)]
     pub undo: Vec<String>,
+    /// What the first attempt found unsafe: later attempts see less of it, but the alert
+    /// reports what happened.
+    #[serde(default)]
+    pub found: Vec<String>,
 }
 
 impl Progress {
@@ -204,6 +208,7 @@ mod tests {
                 attempt: 3,
                 done: vec!["UpdateClusterConfig x".into()],
                 undo: vec!["aws eks ...".into()],
+                found: vec!["public API endpoint open to 0.0.0.0/0".into()],
             },
             event: json!({"detail-type": "AWS API Call via CloudTrail"}),
         };

@@ -665,6 +665,12 @@ async fn a_second_update_refused_while_the_first_runs_is_finished_later() {
     assert_eq!(alerts.len(), 1, "one alert for both updates");
     assert_eq!(alerts[0]["actions"].as_array().unwrap().len(), 2);
     assert_eq!(alerts[0]["undo"].as_str().unwrap().lines().count(), 2);
+    assert_eq!(
+        alerts[0]["finding"],
+        "public API endpoint open to 0.0.0.0/0; control-plane logs off: \
+         api,audit,authenticator,controllerManager,scheduler",
+        "the alert reports what the first attempt found"
+    );
 }
 
 #[tokio::test]

@@ -202,6 +202,9 @@ impl Job<'_> {
             return Ok(self.finished_early(&cluster.name, Some(&cluster), &why));
         }
         let assessment = detect::assess(&cluster, self.settings, trigger.kind);
+        if self.progress.found.is_empty() {
+            self.progress.found = assessment.findings.clone();
+        }
         if assessment.findings.is_empty() {
             return Ok(self.finished_early(&cluster.name, Some(&cluster), "already safe"));
         }
@@ -309,7 +312,7 @@ impl Job<'_> {
             rule: RULE.name,
             status,
             resource,
-            finding: why.to_owned(),
+            finding: self.finding(why),
             actions: self.progress.done.clone(),
             undo: join_undo(&self.progress.undo),
             note: Some(why.to_owned()),
@@ -454,11 +457,20 @@ impl Job<'_> {
             rule: RULE.name,
             status,
             resource: self.resource(&cluster.name, Some(cluster)),
-            finding: assessment.findings.join("; "),
+            finding: self.finding(&assessment.findings.join("; ")),
             actions,
             undo: None,
             note,
             origin: self.origin.clone(),
+        }
+    }
+
+    /// What the first attempt found unsafe, or `fallback` when it found nothing.
+    fn finding(&self, fallback: &str) -> String {
+        if self.progress.found.is_empty() {
+            fallback.to_owned()
+        } else {
+            self.progress.found.join("; ")
         }
     }
 
