@@ -1,11 +1,13 @@
 //! Every published reference sample in `tests/fixtures/reference-events/` (see its
-//! SOURCES.md) parses, wrapped in an envelope where it is a bare record, and the samples this
-//! rule acts on yield the triggers their quirks imply.
+//! SOURCES.md) parses, wrapped in an envelope where it is a bare record, and the samples the
+//! rules act on yield the triggers their quirks imply.
 
 use std::path::PathBuf;
 
 use eks_remediator::intake::{parse, Incoming};
+use eks_remediator::rules::enforce_cluster_config::{detect, event as cluster_event};
 use eks_remediator::rules::revoke_open_ingress::event::{trigger, Trigger};
+use eks_remediator::settings::Settings;
 use serde_json::{json, Map, Value};
 
 fn fixtures() -> PathBuf {
@@ -198,4 +200,49 @@ fn other_samples_are_not_this_rules_triggers() {
     ] {
         assert!(trigger_of(name).is_none(), "{name}");
     }
+}
+
+/// The trigger `enforce-cluster-config` reads from a reference sample.
+fn cluster_trigger_of(name: &str) -> Option<cluster_event::Trigger> {
+    let incoming = parse(envelope(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    cluster_event::trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn eks_samples_give_cluster_triggers_with_their_quirks() {
+    let settings = Settings::default();
+
+    // 2024 console record: `name`, public to 0.0.0.0/0, the two console logging entries.
+    let console =
+        cluster_trigger_of("eks-createcluster-public-endpoint-logging-disabled.cloudtrail.json")
+            .expect("a trigger");
+    assert_eq!(console.kind, cluster_event::Kind::Create);
+    assert_eq!(
+        console.cluster, "amazon-eks",
+        "the request name, not the response's"
+    );
+    let logging = console.asked.logging.clone().unwrap();
+    assert!(
+        logging.enabled.is_empty(),
+        "an enabled entry with no types enables nothing"
+    );
+    assert_eq!(logging.disabled.len(), 5);
+    assert!(console.asked.endpoint.as_ref().unwrap().created().public);
+    assert!(detect::worth_a_look(&console, &settings));
+
+    // 2018 docs record: `clusterName`, no endpoint or logging fields (AWS defaults: public).
+    let legacy =
+        cluster_trigger_of("eks-createcluster-awsdocs.cloudtrail.json").expect("a trigger");
+    assert_eq!(legacy.cluster, "test");
+    assert!(legacy.asked.endpoint.as_ref().unwrap().created().public);
+    assert!(detect::worth_a_look(&legacy, &settings));
+
+    // An update that makes the endpoint private: a trigger, but nothing to look at.
+    let private = cluster_trigger_of("eks-updateclusterconfig-endpoint-private.cloudtrail.json")
+        .expect("a trigger");
+    assert_eq!(private.kind, cluster_event::Kind::Update);
+    assert_eq!(private.cluster, "amazon-eks");
+    assert!(!detect::worth_a_look(&private, &settings));
+
+    assert!(cluster_trigger_of("ec2-authorize-sg-ingress-ipv4-open.eventbridge.json").is_none());
 }
