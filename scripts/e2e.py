@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Black-box run of the real `revoke-open-ingress` binary against a local AWS emulator.
+"""Black-box run of the real function binaries against a local AWS emulator.
 
-What it does, end to end:
+Both functions are run: `revoke-open-ingress` and `enforce-cluster-config`. End to end:
 
-1. starts `moto_server` on a free localhost port;
-2. seeds it with boto3: a VPC, a security group tagged `aws:eks:cluster-name=demo` with
-   tcp/22 from 0.0.0.0/0 and tcp/22 from 10.0.0.0/8, an SNS topic and an SQS queue
-   subscribed to it;
-3. turns `events/revoke-open-ingress/authorize-ipv4-open-ssh.json` into an event about that
-   group (plain replacement of the placeholders, see events/README.md);
-4. builds the function with `cargo build` (a no-op after `cargo test`), starts cargo lambda's
-   Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`), runs the built
-   binary against it, and sends it the event with `cargo lambda invoke`;
-5. prints the group's rules BEFORE, the function's output, the rules AFTER and the ALERT
-   read back from the SQS queue.
+1. `cargo build` makes the binaries (a no-op after `cargo test`);
+2. `moto_server` starts on a free localhost port and is seeded with boto3: a VPC with two
+   subnets, an SNS topic and an SQS queue subscribed to it.
 
-With `--check` it also asserts the result, and runs a second scenario (MODE=alert-only, on
-a second group, with a second emulator and function process): the exit status is 0 when everything
-holds, 1 when a check fails, 2 when the run itself could not be done (emulator, build,
-timeout).
+Then, for each scenario (one function in one MODE), it:
+
+1. seeds the resource the function acts on:
+   - revoke-open-ingress: a security group tagged `aws:eks:cluster-name=demo` with tcp/22
+     from 0.0.0.0/0 and tcp/22 from 10.0.0.0/8;
+   - enforce-cluster-config: an EKS cluster with a public endpoint open to 0.0.0.0/0, no
+     control-plane logs, and secrets encryption;
+2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
+   `events/enforce-cluster-config/create-cluster-console-public.json`) into an event about
+   that resource (plain replacement of the placeholders, see events/README.md);
+3. starts cargo lambda's Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`),
+   runs the built binary against it with the scenario's environment, and sends it the event
+   with `cargo lambda invoke`;
+4. prints the resource BEFORE, the function's output, the resource AFTER and the ALERT read
+   back from the SQS queue.
+
+Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
+it also runs each function with MODE=alert-only on a second resource, and asserts every
+result: the exit status is 0 when everything holds, 1 when a check fails, 2 when the run
+itself could not be done (emulator, build, timeout). Each scenario has its own emulator and
+function process.
 
 Run it with the tools environment (scripts/demo and tests/blackbox.sh do):
     source scripts/tools.sh && python scripts/e2e.py [--check] [--verbose]
@@ -40,6 +49,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 try:
     import boto3
@@ -49,11 +59,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("e2e: boto3 is missing: run `source scripts/tools.sh` first (it installs moto[server] and boto3)")
 
 REPO = Path(__file__).resolve().parent.parent
-FUNCTION = "revoke-open-ingress"
-EVENT_FILE = REPO / "events" / FUNCTION / "authorize-ipv4-open-ssh.json"
-# Used to start (and, on a cold cache, compile) the function before the real event: a
-# security-group event this function does not act on, so it answers with no outcomes.
-WARMUP_FILE = REPO / "events" / FUNCTION / "not-for-me-createsecuritygroup.json"
+EVENTS = REPO / "events"
 
 # Placeholders of events/README.md.
 PH_ACCOUNT = "123456789012"
@@ -61,19 +67,21 @@ PH_REGION = "us-east-1"
 PH_GROUP = "sg-0123456789abcdef0"
 PH_OPEN_RULE = "sgr-0aaaaaaaaaaaaaaa1"
 PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
+PH_CLUSTER = "example-cluster"  # the cluster name in events/enforce-cluster-config/
 
 REGION = "us-east-1"
 CLUSTER_TAG = ("aws:eks:cluster-name", "demo")
 WORLD = "0.0.0.0/0"
 CORP = "10.0.0.0/8"
-UNDO_PREFIX = "aws ec2 authorize-security-group-ingress"
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+SECRETS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
 # Bounded waits (seconds).
 MOTO_START_TIMEOUT = 60
 WATCH_LISTEN_TIMEOUT = 180     # cargo lambda runs `cargo metadata` before it listens
-# First invocation: `cargo run` under watch may compile the whole dependency tree on a cold
-# cache. 15 min by default; EKS_REMEDIATOR_E2E_READY_TIMEOUT (seconds) overrides it, e.g. for
-# a cold CI machine whose cores are shared with other builds.
+# First invocation (the warm-up): the already built binary starts and polls the emulator, which
+# takes well under a second; the generous bound is for a machine whose cores are shared with
+# other builds. EKS_REMEDIATOR_E2E_READY_TIMEOUT (seconds) overrides it.
 READY_TIMEOUT = int(os.environ.get("EKS_REMEDIATOR_E2E_READY_TIMEOUT") or 15 * 60)
 INVOKE_TIMEOUT = 120
 ALERT_TIMEOUT = 15
@@ -241,45 +249,16 @@ def clients(endpoint):
                  retries={"max_attempts": 2, "mode": "standard"})
     kw = dict(endpoint_url=endpoint, aws_access_key_id="testing",
               aws_secret_access_key="testing", config=cfg)
-    return {name: boto3.client(name, **kw) for name in ("ec2", "sns", "sqs", "sts")}
+    return {name: boto3.client(name, **kw) for name in ("ec2", "eks", "sns", "sqs", "sts")}
 
 
-def seed_group(ec2, vpc_id, name):
-    """A group tagged for EKS with tcp/22 from the world and from 10/8 (two rules)."""
-    group_id = ec2.create_security_group(
-        GroupName=name, Description=f"eks-remediator e2e: {name}", VpcId=vpc_id,
-        TagSpecifications=[{"ResourceType": "security-group", "Tags": [
-            {"Key": CLUSTER_TAG[0], "Value": CLUSTER_TAG[1]}, {"Key": "Name", "Value": name}]}],
-    )["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": WORLD}]},
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-         "IpRanges": [{"CidrIp": CORP, "Description": "corporate network"}]},
-    ])
-    # moto 5.2.1 answers AuthorizeSecurityGroupIngress with only the last new rule, so the
-    # rule ids are read back with DescribeSecurityGroupRules.
-    rules = group_rules(ec2, group_id)
-    ids = {}
-    for cidr in (WORLD, CORP):
-        found = [r["SecurityGroupRuleId"] for r in rules
-                 if not r["IsEgress"] and r.get("CidrIpv4") == cidr and r.get("FromPort") == 22]
-        if len(found) != 1:
-            raise SetupError(f"seeding {group_id}: expected one tcp/22 rule from {cidr}, got {rules}")
-        ids[cidr] = found[0]
-    return {"name": name, "id": group_id, "open_rule": ids[WORLD], "corp_rule": ids[CORP]}
-
-
-def group_rules(ec2, group_id):
-    out, token = [], None
-    while True:
-        kw = {"Filters": [{"Name": "group-id", "Values": [group_id]}]}
-        if token:
-            kw["NextToken"] = token
-        page = ec2.describe_security_group_rules(**kw)
-        out.extend(page.get("SecurityGroupRules", []))
-        token = page.get("NextToken")
-        if not token:
-            return out
+def seed_network(ec2):
+    """A VPC with two subnets in two zones (an EKS cluster needs two); returns (vpc, subnets)."""
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24",
+                                 AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"))]
+    return vpc_id, subnets
 
 
 def seed_alerts(sns, sqs):
@@ -291,10 +270,11 @@ def seed_alerts(sns, sqs):
     return topic, queue_url
 
 
-def build_event(group, account, region, path):
-    text = EVENT_FILE.read_text("utf-8")
-    for old, new in ((PH_ACCOUNT, account), (PH_REGION, region), (PH_GROUP, group["id"]),
-                     (PH_OPEN_RULE, group["open_rule"]), (PH_CORP_RULE, group["corp_rule"])):
+def build_event(sample, replacements, path):
+    """The sample event with its placeholders replaced (plain text replacement, as
+    events/README.md describes), written to `path` for `cargo lambda invoke`."""
+    text = sample.read_text("utf-8")
+    for old, new in replacements:
         text = text.replace(old, new)
     event = json.loads(text)
     path.write_text(text, "utf-8")
@@ -304,9 +284,10 @@ def build_event(group, account, region, path):
 # --------------------------------------------------------------------------- cargo lambda
 
 class Watch:
-    """`cargo lambda watch` serving the one function, with its own environment."""
+    """`cargo lambda watch` serving one function binary, with its own environment."""
 
-    def __init__(self, label, fn_env, workdir):
+    def __init__(self, function, label, fn_env, workdir):
+        self.function_name = function
         self.label = label
         self.port = free_port()
         # Only the Runtime API emulator: the function is the binary `cargo build` made, started
@@ -335,7 +316,8 @@ class Watch:
 
     def start_function(self):
         """Starts the built function binary against this emulator's Runtime API."""
-        self.function = Child(f"{FUNCTION} ({self.label})", [str(function_binary())],
+        self.function = Child(f"{self.function_name} ({self.label})",
+                              [str(function_binary(self.function_name))],
                               self.workdir / f"function-{self.label}.log", env=self.fn_env, cwd=REPO)
 
     def _echo_progress(self):
@@ -393,11 +375,8 @@ class Watch:
                         raise SetupError(f"cargo lambda watch ({self.label}) exited:\n"
                                          f"{self.child.log_tail()}")
                     if now - started > timeout:
-                        hint = ("\n(the function was still building: warm the cache with `cargo build "
-                                f"-p {FUNCTION}`, or raise EKS_REMEDIATOR_E2E_READY_TIMEOUT)"
-                                if progress and "Running `" not in self.child.log_text() else "")
                         raise SetupError(f"cargo lambda invoke got no answer in {timeout}s; "
-                                         f"watch log:\n{self.child.log_tail()}{hint}")
+                                         f"watch log:\n{self.child.log_tail()}")
                     time.sleep(0.05)
             finally:
                 if proc.poll() is None:
@@ -431,13 +410,13 @@ class InvokeError(Exception):
         super().__init__(f"cargo lambda invoke exited {code}: {stderr.strip() or stdout.strip()}")
 
 
-def function_binary():
+def function_binary(function):
     target = os.environ.get("CARGO_TARGET_DIR") or str(REPO / "target")
-    return Path(target) / "debug" / FUNCTION
+    return Path(target) / "debug" / function
 
 
-def build_function():
-    """`cargo build` of the function: a no-op right after `cargo test` on the same cache.
+def build_functions(functions):
+    """`cargo build` of the functions: a no-op right after `cargo test` on the same cache.
 
     It builds the whole workspace with all targets, as `cargo test --workspace --all-targets`
     does, so that cargo unifies the same features: `-p` alone resolves a smaller feature set
@@ -448,19 +427,24 @@ def build_function():
     proc = subprocess.run(["cargo", "build", "--workspace", "--all-targets"], cwd=REPO)
     if proc.returncode != 0:
         raise SetupError("cargo build --workspace --all-targets failed")
-    log(f"built {function_binary()} in {time.monotonic() - started:.1f}s")
+    for function in functions:
+        if not function_binary(function).is_file():
+            raise SetupError(f"cargo build made no {function_binary(function)}")
+    log(f"built {', '.join(functions)} (in {function_binary(functions[0]).parent}) "
+        f"in {time.monotonic() - started:.1f}s")
 
 
-def start_function(label, fn_env, workdir):
-    """Starts watch and sends the warm-up event; returns the ready Watch."""
-    watch = Watch(label, fn_env, workdir)
+def start_function(function, label, fn_env, warmup_file, workdir):
+    """Starts watch and the function binary, and sends the warm-up event (an event of the
+    function's source that it does not act on); returns the ready Watch."""
+    watch = Watch(function, label, fn_env, workdir)
     log(f"starting: {' '.join(watch.argv)}")
     watch.wait_listening()
     watch.start_function()
-    log(f"warm-up invoke ({WARMUP_FILE.relative_to(REPO)}); a cold build can take minutes, "
+    log(f"warm-up invoke ({warmup_file.relative_to(REPO)}); a cold build can take minutes, "
         f"limit {READY_TIMEOUT}s")
     try:
-        out, secs = watch.invoke(WARMUP_FILE, READY_TIMEOUT, progress=True)
+        out, secs = watch.invoke(warmup_file, READY_TIMEOUT, progress=True)
     except InvokeError as exc:
         raise SetupError(f"warm-up invocation failed: {exc}\nfunction log:\n{watch.function.log_tail()}")
     if out != {"outcomes": []}:
@@ -503,36 +487,16 @@ def parse_alert(body):
 
 # --------------------------------------------------------------------------- display
 
-def show_rules(title, group, rules):
-    print(f"{title}: {group['id']} ({group['name']}, tag {CLUSTER_TAG[0]}={CLUSTER_TAG[1]})")
-    ingress = [r for r in rules if not r["IsEgress"]]
-    if not ingress:
-        print("  (no ingress rules)")
-    for r in ingress:
-        print("  " + describe_rule(r))
-    print()
-
-
-def describe_rule(r):
-    proto = r.get("IpProtocol")
-    if proto == "-1":
-        what = "all traffic"
-    else:
-        lo, hi = r.get("FromPort"), r.get("ToPort")
-        what = f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}"
-    src = r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId") or \
-        (r.get("ReferencedGroupInfo") or {}).get("GroupId") or "?"
-    desc = f'  "{r["Description"]}"' if r.get("Description") else ""
-    marker = "   <- world-open" if src in (WORLD, "::/0") else ""
-    return f"{r['SecurityGroupRuleId']}  ingress  {what:<10} from {src:<12}{desc}{marker}"
-
-
 def show_alerts(alerts):
     print(f"ALERT: {len(alerts)} message(s) on the SQS queue subscribed to the topic")
     for a in alerts:
         print(f"  Subject: {a['subject']}")
         if a["doc"] is not None:
             print(indent(json.dumps(a["doc"], indent=2)))
+            undo = a["doc"].get("undo") if isinstance(a["doc"], dict) else None
+            if isinstance(undo, str) and "\n" in undo:
+                print("  undo, one command per line, to run in this order:")
+                print(indent(undo, "    "))
         else:
             print(f"  ({a['error']}) {a['raw']}")
     print()
@@ -562,13 +526,14 @@ def resource_id(value):
     return value.get("id") if isinstance(value, dict) else value
 
 
-def check_common(c, group, output, alerts, status):
+def check_common(c, fn, rid, output, alerts, status):
+    """What every scenario expects: one outcome and one alert, about `rid`, with `status`."""
     outcomes = output.get("outcomes") if isinstance(output, dict) else None
     c.that(isinstance(outcomes, list) and len(outcomes) == 1, "the output has exactly one outcome",
            json.dumps(output))
     o = outcomes[0] if isinstance(outcomes, list) and outcomes else {}
-    c.that(o.get("rule") == FUNCTION, f"outcome rule is {FUNCTION}", repr(o.get("rule")))
-    c.that(resource_id(o.get("resource")) == group["id"], f"outcome resource is {group['id']}",
+    c.that(o.get("rule") == fn.name, f"outcome rule is {fn.name}", repr(o.get("rule")))
+    c.that(resource_id(o.get("resource")) == rid, f"outcome resource is {rid}",
            repr(o.get("resource")))
     c.that(o.get("status") == status, f"outcome status is {status}", repr(o.get("status")))
 
@@ -580,60 +545,245 @@ def check_common(c, group, output, alerts, status):
     subject = a["subject"] or ""
     c.that(subject.startswith("[eks-remediator]") and len(subject) <= 100,
            "the subject starts with [eks-remediator] and has at most 100 characters", repr(subject))
-    c.that(doc.get("rule") == FUNCTION, f"alert rule is {FUNCTION}", repr(doc.get("rule")))
+    c.that(doc.get("rule") == fn.name, f"alert rule is {fn.name}", repr(doc.get("rule")))
     c.that(doc.get("status") == status, f"alert status is {status}", repr(doc.get("status")))
     res = doc.get("resource") if isinstance(doc.get("resource"), dict) else {}
-    c.that(res.get("id") == group["id"] and res.get("type") == "security-group",
-           f"alert resource is security-group {group['id']}", repr(doc.get("resource")))
+    c.that(res.get("id") == rid and res.get("type") == fn.resource_type,
+           f"alert resource is {fn.resource_type} {rid}", repr(doc.get("resource")))
     return o, doc
 
 
-def check_remediated(group, before, after, output, alerts):
-    c = Checks("remediate")
-    print("CHECK (MODE=remediate)")
-    before_ids = {r["SecurityGroupRuleId"] for r in before}
-    after_ids = {r["SecurityGroupRuleId"] for r in after}
-    c.that(group["open_rule"] not in after_ids, f"the world-open rule {group['open_rule']} was revoked")
-    c.that(group["corp_rule"] in after_ids, f"the 10.0.0.0/8 rule {group['corp_rule']} remains")
-    c.that(after_ids == before_ids - {group["open_rule"]},
-           "nothing else changed (exactly one rule revoked)",
-           f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
-    o, doc = check_common(c, group, output, alerts, "remediated")
-    action = f"RevokeSecurityGroupIngress {group['open_rule']}"
-    c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
-    c.that(isinstance(doc.get("actions"), list) and action in doc["actions"],
-           f"alert actions include {action!r}", repr(doc.get("actions")))
-    undo = doc.get("undo")
-    c.that(isinstance(undo, str) and undo.startswith(UNDO_PREFIX),
-           f"alert undo starts with '{UNDO_PREFIX}'", repr(undo))
-    c.that(isinstance(undo, str) and group["id"] in undo, f"alert undo names {group['id']}", repr(undo))
-    print()
-    return c.failures
+# --------------------------------------------------------------------------- the functions
+#
+# One class per function binary: its sample and warm-up events, its settings, and how a
+# scenario seeds, shows and checks the resource it acts on. `seed` returns a dict with at
+# least `name` (the scenario's label for it) and `id` (the resource id in outcomes and alerts).
+
+class RevokeOpenIngress:
+    name = "revoke-open-ingress"
+    resource_type = "security-group"
+    sample = EVENTS / name / "authorize-ipv4-open-ssh.json"
+    # A security-group event this function does not act on: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-createsecuritygroup.json"
+    settings = {"INGRESS_SCOPE": "eks", "ALLOWED_INGRESS_PORTS": "443"}
+    undo_prefix = "aws ec2 authorize-security-group-ingress"
+
+    def seed(self, ctx, name):
+        """A group tagged for EKS with tcp/22 from the world and from 10/8 (two rules)."""
+        ec2 = ctx["aws"]["ec2"]
+        group_id = ec2.create_security_group(
+            GroupName=name, Description=f"eks-remediator e2e: {name}", VpcId=ctx["vpc"],
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                {"Key": CLUSTER_TAG[0], "Value": CLUSTER_TAG[1]}, {"Key": "Name", "Value": name}]}],
+        )["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": WORLD}]},
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+             "IpRanges": [{"CidrIp": CORP, "Description": "corporate network"}]},
+        ])
+        # moto 5.2.1 answers AuthorizeSecurityGroupIngress with only the last new rule, so the
+        # rule ids are read back with DescribeSecurityGroupRules.
+        rules = self.state(ctx, {"id": group_id})
+        ids = {}
+        for cidr in (WORLD, CORP):
+            found = [r["SecurityGroupRuleId"] for r in rules
+                     if not r["IsEgress"] and r.get("CidrIpv4") == cidr and r.get("FromPort") == 22]
+            if len(found) != 1:
+                raise SetupError(f"seeding {group_id}: expected one tcp/22 rule from {cidr}, got {rules}")
+            ids[cidr] = found[0]
+        return {"name": name, "id": group_id, "open_rule": ids[WORLD], "corp_rule": ids[CORP]}
+
+    def replacements(self, group):
+        return [(PH_GROUP, group["id"]), (PH_OPEN_RULE, group["open_rule"]),
+                (PH_CORP_RULE, group["corp_rule"])]
+
+    def state(self, ctx, group):
+        """The group's rules (ingress and egress)."""
+        ec2, out, token = ctx["aws"]["ec2"], [], None
+        while True:
+            kw = {"Filters": [{"Name": "group-id", "Values": [group["id"]]}]}
+            if token:
+                kw["NextToken"] = token
+            page = ec2.describe_security_group_rules(**kw)
+            out.extend(page.get("SecurityGroupRules", []))
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def show(self, title, group, rules):
+        print(f"{title}: security group {group['id']} ({group['name']}, "
+              f"tag {CLUSTER_TAG[0]}={CLUSTER_TAG[1]})")
+        ingress = [r for r in rules if not r["IsEgress"]]
+        if not ingress:
+            print("  (no ingress rules)")
+        for r in ingress:
+            print("  " + self.describe_rule(r))
+        print()
+
+    @staticmethod
+    def describe_rule(r):
+        proto = r.get("IpProtocol")
+        if proto == "-1":
+            what = "all traffic"
+        else:
+            lo, hi = r.get("FromPort"), r.get("ToPort")
+            what = f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}"
+        src = r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId") or \
+            (r.get("ReferencedGroupInfo") or {}).get("GroupId") or "?"
+        desc = f'  "{r["Description"]}"' if r.get("Description") else ""
+        marker = "   <- world-open" if src in (WORLD, "::/0") else ""
+        return f"{r['SecurityGroupRuleId']}  ingress  {what:<10} from {src:<12}{desc}{marker}"
+
+    def check(self, c, mode, group, before, after, output, alerts):
+        before_ids = {r["SecurityGroupRuleId"] for r in before}
+        after_ids = {r["SecurityGroupRuleId"] for r in after}
+        if mode == "alert-only":
+            c.that(after_ids == before_ids, "nothing was revoked",
+                   f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
+            check_common(c, self, group["id"], output, alerts, "would-remediate")
+            return
+        c.that(group["open_rule"] not in after_ids, f"the world-open rule {group['open_rule']} was revoked")
+        c.that(group["corp_rule"] in after_ids, f"the 10.0.0.0/8 rule {group['corp_rule']} remains")
+        c.that(after_ids == before_ids - {group["open_rule"]},
+               "nothing else changed (exactly one rule revoked)",
+               f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
+        o, doc = check_common(c, self, group["id"], output, alerts, "remediated")
+        action = f"RevokeSecurityGroupIngress {group['open_rule']}"
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(isinstance(doc.get("actions"), list) and action in doc["actions"],
+               f"alert actions include {action!r}", repr(doc.get("actions")))
+        undo = doc.get("undo")
+        c.that(isinstance(undo, str) and undo.startswith(self.undo_prefix),
+               f"alert undo starts with '{self.undo_prefix}'", repr(undo))
+        c.that(isinstance(undo, str) and group["id"] in undo, f"alert undo names {group['id']}",
+               repr(undo))
 
 
-def check_alert_only(group, before, after, output, alerts):
-    c = Checks("alert-only")
-    print("CHECK (MODE=alert-only)")
-    before_ids = {r["SecurityGroupRuleId"] for r in before}
-    after_ids = {r["SecurityGroupRuleId"] for r in after}
-    c.that(after_ids == before_ids, "nothing was revoked",
-           f"revoked {sorted(before_ids - after_ids)}, added {sorted(after_ids - before_ids)}")
-    check_common(c, group, output, alerts, "would-remediate")
-    print()
-    return c.failures
+class EnforceClusterConfig:
+    name = "enforce-cluster-config"
+    resource_type = "eks-cluster"
+    sample = EVENTS / name / "create-cluster-console-public.json"
+    # An EKS event this function does not act on: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-update-cluster-version.json"
+    # No PUBLIC_ACCESS_CIDRS (so the endpoint is made private) and no KMS_KEY_ARN (the seeded
+    # cluster has secrets encryption). No RETRY_QUEUE_URL either: moto's updates finish at once.
+    settings = {}
+    undo_prefix = "aws eks update-cluster-config"
+
+    def seed(self, ctx, name):
+        """A cluster as the console creates it: endpoint public to 0.0.0.0/0 only, no
+        control-plane logs; with secrets encryption, which is not this demo's subject."""
+        account = ctx["account"]
+        ctx["aws"]["eks"].create_cluster(
+            name=name,
+            roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
+            # moto reports absent endpoint flags as false (AWS's defaults are public, not
+            # private), so both are explicit.
+            resourcesVpcConfig={"subnetIds": ctx["subnets"], "endpointPublicAccess": True,
+                                "endpointPrivateAccess": False, "publicAccessCidrs": [WORLD]},
+            logging={"clusterLogging": [{"types": [], "enabled": True}]},
+            encryptionConfig=[{"resources": ["secrets"], "provider": {
+                "keyArn": f"arn:aws:kms:{REGION}:{account}:key/{SECRETS_KEY_ID}"}}],
+        )
+        return {"name": name, "id": name}
+
+    def replacements(self, cluster):
+        return [(PH_CLUSTER, cluster["name"])]
+
+    def state(self, ctx, cluster):
+        """What this function looks at, as DescribeCluster reports it."""
+        c = ctx["aws"]["eks"].describe_cluster(name=cluster["name"])["cluster"]
+        vpc = c.get("resourcesVpcConfig") or {}
+        logs = sorted({t for setup in (c.get("logging") or {}).get("clusterLogging") or []
+                       if setup.get("enabled") for t in setup.get("types") or []})
+        keys = [(e.get("provider") or {}).get("keyArn") for e in c.get("encryptionConfig") or []
+                if "secrets" in (e.get("resources") or [])]
+        return {"status": c.get("status"), "public": vpc.get("endpointPublicAccess"),
+                "private": vpc.get("endpointPrivateAccess"),
+                "cidrs": vpc.get("publicAccessCidrs") or [], "logs": logs, "secrets_keys": keys}
+
+    def show(self, title, cluster, st):
+        print(f"{title}: EKS cluster {cluster['name']} ({st['status']})")
+        public = "yes, from " + (", ".join(st["cidrs"]) or "?") if st["public"] else "no"
+        marker = "   <- world-open" if st["public"] and WORLD in st["cidrs"] else ""
+        print(f"  API endpoint, public access    {public}{marker}")
+        print(f"  API endpoint, private access   {'yes' if st['private'] else 'no'}")
+        missing = [t for t in LOG_TYPES if t not in st["logs"]]
+        logs = ", ".join(st["logs"]) or "none"
+        print(f"  control-plane logs enabled     {logs}"
+              + (f"   <- off: {', '.join(missing)}" if missing else ""))
+        print(f"  secrets encryption             {', '.join(st['secrets_keys']) or 'none'}")
+        print()
+
+    def check(self, c, mode, cluster, before, after, output, alerts):
+        name = cluster["name"]
+        if mode == "alert-only":
+            c.that(after == before, "the cluster is unchanged (still public, no logs)",
+                   f"before {before}, after {after}")
+            check_common(c, self, name, output, alerts, "would-remediate")
+            return
+        c.that(after["public"] is False, "AFTER: endpointPublicAccess is false", repr(after["public"]))
+        c.that(after["private"] is True, "AFTER: endpointPrivateAccess is true", repr(after["private"]))
+        c.that(after["logs"] == sorted(LOG_TYPES), "AFTER: all five log types are enabled",
+               repr(after["logs"]))
+        c.that(after["secrets_keys"] == before["secrets_keys"], "secrets encryption is unchanged",
+               f"before {before['secrets_keys']}, after {after['secrets_keys']}")
+        o, doc = check_common(c, self, name, output, alerts, "remediated")
+        actions = o.get("actions") if isinstance(o.get("actions"), list) else []
+        first = f"UpdateClusterConfig {name} resourcesVpcConfig "
+        second = f"UpdateClusterConfig {name} logging enable "
+        c.that(len(actions) == 2, "outcome has two actions", repr(o.get("actions")))
+        c.that(len(actions) == 2 and actions[0].startswith(first)
+               and actions[1].startswith(second),
+               "the endpoint update comes first, then the logging update", repr(actions))
+        enabled = actions[1][len(second):].split(",") if len(actions) == 2 else []
+        c.that(sorted(enabled) == sorted(LOG_TYPES), "the logging update enables all five types",
+               repr(enabled))
+        c.that(doc.get("actions") == actions, "the alert lists the same actions",
+               repr(doc.get("actions")))
+        undo = doc.get("undo")
+        lines = undo.splitlines() if isinstance(undo, str) else []
+        c.that(len(lines) == 2 and all(line.startswith(self.undo_prefix) for line in lines),
+               f"alert undo is two lines, each starting '{self.undo_prefix}'", repr(undo))
+        c.that(len(lines) == 2 and "--resources-vpc-config" in lines[0] and "--logging" in lines[1]
+               and all(name in line for line in lines),
+               f"the undo lines restore {name}'s endpoint, then its logging", repr(undo))
 
 
 # --------------------------------------------------------------------------- scenarios
 
-def function_env(mode, moto_port, topic_arn, account):
+INGRESS, CLUSTER = RevokeOpenIngress(), EnforceClusterConfig()
+FUNCTIONS = (INGRESS, CLUSTER)
+
+
+class Scenario(NamedTuple):
+    fn: object       # RevokeOpenIngress or EnforceClusterConfig
+    mode: str        # MODE
+    resource: str    # the name of the resource it seeds
+    demo: bool       # also run without --check
+    what: str        # one line for the newcomer
+
+
+SCENARIOS = [
+    Scenario(INGRESS, "remediate", "demo-nodes", True,
+             "a security group of EKS cluster 'demo' opened to the world on tcp/22"),
+    Scenario(INGRESS, "alert-only", "demo-nodes-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
+    Scenario(CLUSTER, "remediate", "demo-cluster", True,
+             "an EKS cluster created with a public endpoint and no control-plane logs"),
+    Scenario(CLUSTER, "alert-only", "demo-cluster-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
+]
+
+
+def function_env(fn, mode, ctx):
     return {
         "MODE": mode,
-        "ALERT_TOPIC_ARN": topic_arn,
-        "INGRESS_SCOPE": "eks",
-        "ALLOWED_INGRESS_PORTS": "443",
-        # Loop prevention: the function's own role (the event's actor is platform-admin).
-        "SELF_ROLE_ARNS": f"arn:aws:iam::{account}:role/eks-remediator-{FUNCTION}",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "ALERT_TOPIC_ARN": ctx["topic"],
+        **fn.settings,
+        # Loop prevention: the function's own role (the events' actors are other principals).
+        "SELF_ROLE_ARNS": f"arn:aws:iam::{ctx['account']}:role/eks-remediator-{fn.name}",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ctx['moto_port']}",
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -643,22 +793,25 @@ def function_env(mode, moto_port, topic_arn, account):
     }
 
 
-def run_scenario(title, mode, group, ctx, workdir, verbose):
+def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
+    """Runs `fn` on one event about `resource`; returns (before, after, output, alerts)."""
     aws = ctx["aws"]
     print("=" * 78)
-    print(f"{title}: MODE={mode}")
+    print(f"{title}: {fn.name}, MODE={mode}")
+    print(f"  {what}")
     print("=" * 78)
-    event_path = workdir / f"event-{group['name']}.json"
-    event = build_event(group, ctx["account"], REGION, event_path)
+    event_path = workdir / f"event-{resource['name']}.json"
+    event = build_event(fn.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
+                                    *fn.replacements(resource)], event_path)
 
-    watch = start_function(mode, function_env(mode, ctx["moto_port"], ctx["topic"], ctx["account"]),
-                           workdir)
+    label = f"{fn.name}-{mode}"
+    watch = start_function(fn.name, label, function_env(fn, mode, ctx), fn.warmup, workdir)
     try:
-        before = group_rules(aws["ec2"], group["id"])
-        show_rules("BEFORE", group, before)
+        before = fn.state(ctx, resource)
+        fn.show("BEFORE", resource, before)
         detail = event["detail"]
-        print(f"EVENT: {detail['eventName']} on {group['id']} by {detail['userIdentity']['arn']}")
-        print(f"  from {EVENT_FILE.relative_to(REPO)}, placeholders replaced ({event_path.name})")
+        print(f"EVENT: {detail['eventName']} on {resource['id']} by {detail['userIdentity']['arn']}")
+        print(f"  from {fn.sample.relative_to(REPO)}, placeholders replaced ({event_path.name})")
         print()
         log_mark = len(watch.function.log_text())
         try:
@@ -670,7 +823,7 @@ def run_scenario(title, mode, group, ctx, workdir, verbose):
         fn_log = watch.function.log_text()[log_mark:]
     finally:
         watch.stop()
-    ctx["timings"].append((f"invoke ({mode})", secs))
+    ctx["timings"].append((f"invoke {fn.name} ({mode})", secs))
     print(f"FUNCTION OUTPUT (cargo lambda invoke, {secs * 1000:.0f} ms round trip):")
     print(indent(json.dumps(output, indent=2)))
     print()
@@ -678,8 +831,8 @@ def run_scenario(title, mode, group, ctx, workdir, verbose):
         print("FUNCTION LOG:")
         print(indent(fn_log.rstrip() or "(nothing)"))
         print()
-    after = group_rules(aws["ec2"], group["id"])
-    show_rules("AFTER", group, after)
+    after = fn.state(ctx, resource)
+    fn.show("AFTER", resource, after)
     alerts = drain_alerts(aws["sqs"], ctx["queue"], expect=1)
     show_alerts(alerts)
     return before, after, output, alerts
@@ -689,8 +842,8 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true",
-                    help="assert the results and also run the alert-only scenario")
-    ap.add_argument("--verbose", "-v", action="store_true", help="print the function's log")
+                    help="assert the results and also run the alert-only scenarios")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print the functions' logs")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, events)")
     args = ap.parse_args()
 
@@ -705,23 +858,28 @@ def main():
     t0 = time.monotonic()
     failures = []
     try:
-        build_function()
+        build_functions([fn.name for fn in FUNCTIONS])
         moto_port = start_moto(workdir)
         aws = clients(f"http://127.0.0.1:{moto_port}")
         account = aws["sts"].get_caller_identity()["Account"]
-        vpc_id = aws["ec2"].create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        vpc_id, subnets = seed_network(aws["ec2"])
         topic, queue = seed_alerts(aws["sns"], aws["sqs"])
         ctx = {"aws": aws, "account": account, "moto_port": moto_port, "topic": topic,
-               "queue": queue, "timings": []}
-        log(f"seeded account {account}: {vpc_id}, topic {topic}")
+               "queue": queue, "vpc": vpc_id, "subnets": subnets, "timings": []}
+        log(f"seeded account {account}: {vpc_id} ({', '.join(subnets)}), topic {topic}")
 
-        group = seed_group(aws["ec2"], vpc_id, "demo-nodes")
-        result = run_scenario("Scenario 1", "remediate", group, ctx, workdir, args.verbose)
-        if args.check:
-            failures += check_remediated(group, *result)
-            group2 = seed_group(aws["ec2"], vpc_id, "demo-nodes-alert-only")
-            result2 = run_scenario("Scenario 2", "alert-only", group2, ctx, workdir, args.verbose)
-            failures += check_alert_only(group2, *result2)
+        # Numbered in the order they run: without --check, only the demo scenarios.
+        chosen = [s for s in SCENARIOS if args.check or s.demo]
+        for number, s in enumerate(chosen, 1):
+            title, fn = f"Scenario {number}", s.fn
+            resource = fn.seed(ctx, s.resource)
+            result = run_scenario(title, fn, s.mode, s.what, resource, ctx, workdir, args.verbose)
+            if args.check:
+                c = Checks(f"{title}: {fn.name}, {s.mode}")
+                print(f"CHECK ({fn.name}, MODE={s.mode})")
+                fn.check(c, s.mode, resource, *result)
+                print()
+                failures += c.failures
         timings = ", ".join(f"{name} {secs * 1000:.0f} ms" for name, secs in ctx["timings"])
         log(f"done in {time.monotonic() - t0:.1f}s ({timings})")
     except (SetupError, BotoCoreError, ClientError) as exc:
