@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::outcome::Outcome;
-use crate::rules::{enforce_cluster_config, revoke_open_ingress, RuleInfo};
+use crate::rules::{detach_node_policy, enforce_cluster_config, revoke_open_ingress, RuleInfo};
 use crate::settings::Settings;
 
 /// Every rule that has code.
@@ -17,16 +17,22 @@ use crate::settings::Settings;
 pub enum Rule {
     RevokeOpenIngress,
     EnforceClusterConfig,
+    DetachNodePolicy,
 }
 
 impl Rule {
     /// Every rule, in the order of DESIGN.md's catalog.
-    pub const ALL: &'static [Rule] = &[Rule::RevokeOpenIngress, Rule::EnforceClusterConfig];
+    pub const ALL: &'static [Rule] = &[
+        Rule::RevokeOpenIngress,
+        Rule::EnforceClusterConfig,
+        Rule::DetachNodePolicy,
+    ];
 
     pub fn info(self) -> &'static RuleInfo {
         match self {
             Rule::RevokeOpenIngress => &revoke_open_ingress::RULE,
             Rule::EnforceClusterConfig => &enforce_cluster_config::RULE,
+            Rule::DetachNodePolicy => &detach_node_policy::RULE,
         }
     }
 
@@ -42,12 +48,17 @@ impl Rule {
             Rule::EnforceClusterConfig => {
                 enforce_cluster_config::outcomes(aws, settings, event).await
             }
+            Rule::DetachNodePolicy => detach_node_policy::outcomes(aws, settings, event).await,
         }
     }
 }
 
 /// Every rule's catalog entry, in the order of [`Rule::ALL`].
-pub static RULES: &[&RuleInfo] = &[&revoke_open_ingress::RULE, &enforce_cluster_config::RULE];
+pub static RULES: &[&RuleInfo] = &[
+    &revoke_open_ingress::RULE,
+    &enforce_cluster_config::RULE,
+    &detach_node_policy::RULE,
+];
 
 /// The rule named `name`, in kebab case.
 pub fn find(name: &str) -> Option<Rule> {

@@ -184,3 +184,85 @@ impl Aws {
         Ok(output.update().and_then(|u| u.id()).map(str::to_owned))
     }
 }
+
+/// A managed node group and the IAM role its nodes run with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodegroupRole {
+    pub cluster: String,
+    pub nodegroup: String,
+    pub role_arn: String,
+}
+
+impl Aws {
+    /// Every managed node group of every cluster in the region, with its node role. Costs one
+    /// call per cluster and per node group, so callers ask only when cheaper signs failed.
+    pub async fn nodegroup_roles(&self) -> Result<Vec<NodegroupRole>, AwsError> {
+        let eks = self.eks().await;
+        let mut clusters = Vec::new();
+        let mut token = None;
+        loop {
+            let out = eks
+                .list_clusters()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify("ListClusters", "*", e))?;
+            clusters.extend(out.clusters().iter().cloned());
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut roles = Vec::new();
+        for cluster in clusters {
+            let mut names = Vec::new();
+            let mut token = None;
+            loop {
+                let out = match eks
+                    .list_nodegroups()
+                    .cluster_name(&cluster)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    // Deleted between the two calls.
+                    Err(e) => match classify("ListNodegroups", cluster.as_str(), e) {
+                        e if e.is_not_found() => break,
+                        e => return Err(e),
+                    },
+                };
+                names.extend(out.nodegroups().iter().cloned());
+                token = out.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+            for nodegroup in names {
+                let out = match eks
+                    .describe_nodegroup()
+                    .cluster_name(&cluster)
+                    .nodegroup_name(&nodegroup)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(e) => {
+                        match classify("DescribeNodegroup", format!("{cluster}/{nodegroup}"), e) {
+                            e if e.is_not_found() => continue,
+                            e => return Err(e),
+                        }
+                    }
+                };
+                if let Some(role_arn) = out.nodegroup().and_then(|n| n.node_role()) {
+                    roles.push(NodegroupRole {
+                        cluster: cluster.clone(),
+                        nodegroup,
+                        role_arn: role_arn.to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(roles)
+    }
+}

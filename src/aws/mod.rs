@@ -8,6 +8,7 @@
 pub mod ec2;
 pub mod eks;
 mod errors;
+pub mod iam;
 pub mod sns;
 pub mod sqs;
 
@@ -21,6 +22,7 @@ pub struct Aws {
     config: OnceCell<SdkConfig>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
+    iam: OnceCell<aws_sdk_iam::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
 }
@@ -55,6 +57,13 @@ impl Aws {
         let config = self.config().await;
         self.eks
             .get_or_init(|| async { aws_sdk_eks::Client::new(config) })
+            .await
+    }
+
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        let config = self.config().await;
+        self.iam
+            .get_or_init(|| async { aws_sdk_iam::Client::new(config) })
             .await
     }
 

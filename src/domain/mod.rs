@@ -4,6 +4,7 @@
 //! pure code can be tested without the SDK and cannot call AWS by accident.
 
 pub mod cluster;
+pub mod policy;
 pub mod security_group;
 
 use std::collections::BTreeMap;

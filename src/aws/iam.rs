@@ -1,0 +1,160 @@
+//! IAM: what is attached to a role, its tags, policy documents, and detaching or deleting
+//! one policy.
+//!
+//! IAM returns policy documents URL-encoded (RFC 3986); they are passed on as returned, and
+//! `domain::policy` decodes them.
+
+use super::errors::classify;
+use super::Aws;
+use crate::domain::Tags;
+use crate::error::{AwsError, AwsErrorKind};
+
+impl Aws {
+    /// The ARNs of the managed policies attached to `role`, every page.
+    pub async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut arns = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .iam()
+                .await
+                .list_attached_role_policies()
+                .role_name(role)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| classify("ListAttachedRolePolicies", role, e))?;
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn())
+                    .map(str::to_owned),
+            );
+            marker = out.marker().map(str::to_owned);
+            if !out.is_truncated() || marker.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    /// The role's tags, every page.
+    pub async fn role_tags(&self, role: &str) -> Result<Tags, AwsError> {
+        let mut tags = Tags::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .iam()
+                .await
+                .list_role_tags()
+                .role_name(role)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| classify("ListRoleTags", role, e))?;
+            tags.extend(
+                out.tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned())),
+            );
+            marker = out.marker().map(str::to_owned);
+            if !out.is_truncated() || marker.is_none() {
+                return Ok(tags);
+            }
+        }
+    }
+
+    /// The default version's document of a managed policy (`GetPolicy`, `GetPolicyVersion`).
+    pub async fn managed_policy_document(&self, arn: &str) -> Result<String, AwsError> {
+        let policy = self
+            .iam()
+            .await
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify("GetPolicy", arn, e))?;
+        let version = policy
+            .policy()
+            .and_then(|p| p.default_version_id())
+            .ok_or_else(|| empty("GetPolicy", arn, "no default version"))?;
+        let out = self
+            .iam()
+            .await
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| classify("GetPolicyVersion", arn, e))?;
+        out.policy_version()
+            .and_then(|v| v.document())
+            .map(str::to_owned)
+            .ok_or_else(|| empty("GetPolicyVersion", arn, "no document"))
+    }
+
+    /// The document of the inline policy `name` of `role`.
+    pub async fn role_policy_document(&self, role: &str, name: &str) -> Result<String, AwsError> {
+        let out = self
+            .iam()
+            .await
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("GetRolePolicy", format!("{role}/{name}"), e))?;
+        Ok(out.policy_document().to_owned())
+    }
+
+    pub async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), AwsError> {
+        self.iam()
+            .await
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify("DetachRolePolicy", format!("{role} {arn}"), e))?;
+        Ok(())
+    }
+
+    pub async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
+        self.iam()
+            .await
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteRolePolicy", format!("{role}/{name}"), e))?;
+        Ok(())
+    }
+
+    pub async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), AwsError> {
+        self.iam()
+            .await
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| classify("PutRolePolicy", format!("{role}/{name}"), e))?;
+        Ok(())
+    }
+}
+
+fn empty(operation: &'static str, resource: &str, what: &str) -> AwsError {
+    AwsError {
+        operation,
+        resource: resource.to_owned(),
+        kind: AwsErrorKind::Other,
+        code: "EmptyResponse".to_owned(),
+        message: what.to_owned(),
+    }
+}

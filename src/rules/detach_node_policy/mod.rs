@@ -1,0 +1,453 @@
+//! Rule `detach-node-policy`: an EKS node role keeps only what nodes need. Admin-level AWS
+//! managed policies and over-broad customer or inline policies are removed from node roles as
+//! soon as they are attached; the EKS baseline policies and `NODE_POLICY_ALLOWLIST` are never
+//! touched. GuardDuty credential-exfiltration findings on a node role are alerted, and with
+//! `REVOKE_EXFILTRATED_SESSIONS=true` the role's older sessions are revoked.
+//!
+//! Every pod on a node can reach the node role's credentials through instance metadata, so an
+//! `AdministratorAccess` there turns any container escape into an account takeover.
+
+pub mod detect;
+pub mod event;
+pub mod remediate;
+
+use std::time::SystemTime;
+
+use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+use tracing::{info, info_span, Instrument};
+
+use self::detect::{Judgement, NodeSign};
+use self::event::Trigger;
+use self::remediate::Change;
+use crate::aws::Aws;
+use crate::domain::Tags;
+use crate::error::{AwsError, HandlerError};
+use crate::guard;
+use crate::intake::{API_CALL, GUARDDUTY_FINDING};
+use crate::outcome::{Origin, Outcome, ResourceRef, Status, Summary};
+use crate::rules::{RuleInfo, Trigger as CatalogTrigger};
+use crate::runtime;
+use crate::settings::{Mode, Settings};
+
+/// The catalog entry.
+pub static RULE: RuleInfo = RuleInfo {
+    name: "detach-node-policy",
+    summary: "Removes admin-level and wildcard policies from EKS node roles; alerts on (and optionally revokes) exfiltrated node credentials",
+    triggers: &[
+        CatalogTrigger {
+            source: "aws.iam",
+            detail_type: API_CALL,
+            names: event::EVENT_NAMES,
+        },
+        CatalogTrigger {
+            source: "aws.guardduty",
+            detail_type: GUARDDUTY_FINDING,
+            names: event::FINDING_TYPES,
+        },
+    ],
+    iam_actions: &[
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRoleTags",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:GetRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:DeleteRolePolicy",
+        // Only with REVOKE_EXFILTRATED_SESSIONS=true (a template condition).
+        "iam:PutRolePolicy",
+        "eks:ListClusters",
+        "eks:ListNodegroups",
+        "eks:DescribeNodegroup",
+        "sns:Publish",
+    ],
+    settings: &[
+        "MODE",
+        "ALERT_TOPIC_ARN",
+        "EXEMPT_TAG_KEY",
+        "NODE_POLICY_ALLOWLIST",
+        "REVOKE_EXFILTRATED_SESSIONS",
+        "MIN_SEVERITY",
+        "SELF_ROLE_ARNS",
+    ],
+    default_mode: Mode::Remediate,
+    is_trigger: |incoming| matches!(event::trigger(incoming), Ok(Some(_))),
+};
+
+/// Handles one EventBridge event: the function's entry point.
+pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
+    outcomes(aws, settings, event)
+        .await
+        .map(|o| Summary::of(&o))
+}
+
+/// Handles one event and returns the full outcomes (alerts are sent as by [`handle`]);
+/// the CLI's `replay` shows them.
+pub async fn outcomes(
+    aws: &Aws,
+    settings: &Settings,
+    event: Value,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let Some(incoming) = runtime::screen(event, settings)? else {
+        return Ok(Vec::new());
+    };
+    let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
+        info!("not a trigger of this rule");
+        return Ok(Vec::new());
+    };
+    let span = info_span!("detach-node-policy", event_id = %origin.event.id,
+        event = %origin.event.name, role = %trigger.role());
+    async {
+        if let Some(why) = needs_no_look(&trigger, settings) {
+            info!(why, "nothing to do");
+            return Ok(Vec::new());
+        }
+        let Some(role) = observe(aws, &trigger).await? else {
+            let outcome = outcome(
+                &origin,
+                &trigger,
+                Status::Resolved,
+                "the role no longer exists".into(),
+            );
+            runtime::deliver(aws, settings, std::slice::from_ref(&outcome)).await;
+            return Ok(vec![outcome]);
+        };
+        let Some(sign) = &role.sign else {
+            info!("not a node role");
+            return Ok(Vec::new());
+        };
+        let decision = decide(aws, &trigger, &role, sign, settings).await?;
+        let exempt = guard::is_exempt(&role.tags, &settings.exempt_tag_key);
+        let (outcomes, error) = act(aws, settings, &origin, &trigger, decision, exempt).await;
+        runtime::deliver(aws, settings, &outcomes).await;
+        match error {
+            None => Ok(outcomes),
+            Some(first) => Err(HandlerError::Remediation { failed: 1, first }),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Why the event needs no AWS call at all, when the event alone tells.
+fn needs_no_look(trigger: &Trigger, settings: &Settings) -> Option<&'static str> {
+    match trigger {
+        Trigger::Attach { policy_arn, .. } if detect::is_protected(policy_arn, settings) => {
+            Some("a baseline or allow-listed policy")
+        }
+        Trigger::PutInline {
+            document: Some(document),
+            ..
+        } if detect::judge(document) == Judgement::Safe => {
+            Some("the inline policy is not over-broad")
+        }
+        Trigger::Exfiltration { severity, .. } if *severity < settings.min_severity => {
+            Some("finding below MIN_SEVERITY")
+        }
+        _ => None,
+    }
+}
+
+/// What is known about the role.
+struct Role {
+    attached: Vec<String>,
+    tags: Tags,
+    /// Why it is a node role; `None` when it is not one.
+    sign: Option<NodeSign>,
+}
+
+/// Reads the role: attached policies and tags (two calls), and only when neither shows a node
+/// role, or when an alert must name the node groups, the region's node groups. `None` when
+/// the role is gone.
+async fn observe(aws: &Aws, trigger: &Trigger) -> Result<Option<Role>, AwsError> {
+    let name = trigger.role();
+    let attached = match aws.attached_role_policies(name).await {
+        Ok(a) => a,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let tags = match aws.role_tags(name).await {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut sign = detect::cheap_node_sign(&attached, &tags);
+    if sign.is_none() || matches!(trigger, Trigger::Exfiltration { .. }) {
+        let groups = detect::nodegroups_of(name, &aws.nodegroup_roles().await?);
+        if !groups.is_empty() {
+            sign = Some(NodeSign::Nodegroups(groups));
+        }
+    }
+    Ok(Some(Role {
+        attached,
+        tags,
+        sign,
+    }))
+}
+
+/// What to do about a node role.
+enum Decision {
+    /// Nothing unsafe: logged only.
+    Nothing(&'static str),
+    /// Already undone or gone.
+    Resolved(String),
+    /// A person must look; nothing can be changed safely.
+    Alert { finding: String, note: String },
+    /// One change makes it safe.
+    Change {
+        finding: String,
+        change: Change,
+        note: Option<String>,
+    },
+}
+
+async fn decide(
+    aws: &Aws,
+    trigger: &Trigger,
+    role: &Role,
+    sign: &NodeSign,
+    settings: &Settings,
+) -> Result<Decision, AwsError> {
+    let why_node = sign.describe();
+    match trigger {
+        Trigger::Attach {
+            role: name,
+            policy_arn,
+        } => {
+            if !role.attached.contains(policy_arn) {
+                return Ok(Decision::Resolved(format!(
+                    "{policy_arn} is no longer attached"
+                )));
+            }
+            let judgement = if detect::is_admin_level(policy_arn) {
+                Judgement::OverBroad(vec!["an admin-level AWS managed policy".to_owned()])
+            } else {
+                match aws.managed_policy_document(policy_arn).await {
+                    Ok(document) => detect::judge(&document),
+                    Err(e) if e.is_not_found() => {
+                        return Ok(Decision::Resolved(format!("{policy_arn} no longer exists")))
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            let subject = format!("{policy_arn} attached to node role {name} ({why_node})");
+            Ok(match judgement {
+                Judgement::Safe => Decision::Nothing("the managed policy is not over-broad"),
+                Judgement::Unreadable(why) => Decision::Alert {
+                    finding: subject,
+                    note: format!("{why}; check the policy by hand"),
+                },
+                Judgement::OverBroad(reasons) => Decision::Change {
+                    finding: format!("{subject}: {}", reasons.join("; ")),
+                    change: Change::Detach {
+                        role: name.clone(),
+                        policy_arn: policy_arn.clone(),
+                    },
+                    note: None,
+                },
+            })
+        }
+        Trigger::PutInline {
+            role: name,
+            policy_name,
+            ..
+        } => {
+            let document = match aws.role_policy_document(name, policy_name).await {
+                Ok(d) => d,
+                Err(e) if e.is_not_found() => {
+                    return Ok(Decision::Resolved(format!(
+                        "inline policy {policy_name} no longer exists"
+                    )))
+                }
+                Err(e) => return Err(e),
+            };
+            let subject = format!("inline policy {policy_name} on node role {name} ({why_node})");
+            Ok(match detect::judge(&document) {
+                Judgement::Safe => Decision::Resolved(format!(
+                    "{subject} is no longer over-broad (replaced since the event)"
+                )),
+                Judgement::Unreadable(why) => Decision::Alert {
+                    finding: subject,
+                    note: format!("{why}; check the policy by hand"),
+                },
+                Judgement::OverBroad(reasons) => Decision::Change {
+                    finding: format!("{subject}: {}", reasons.join("; ")),
+                    change: Change::DeleteInline {
+                        role: name.clone(),
+                        policy_name: policy_name.clone(),
+                        document: decoded(&document),
+                    },
+                    note: None,
+                },
+            })
+        }
+        Trigger::Exfiltration {
+            kind,
+            role: name,
+            access_key,
+            instance,
+            ..
+        } => {
+            let place = if kind.ends_with("InsideAWS") {
+                "from another AWS account"
+            } else {
+                "from outside AWS"
+            };
+            let groups = match sign {
+                NodeSign::Nodegroups(groups) => {
+                    format!(", node groups {}", detect::nodegroups(groups))
+                }
+                _ => String::new(),
+            };
+            let finding = format!(
+                "{kind}: instance credentials of node role {name} (instance {}{groups}) used {place}",
+                instance.as_deref().unwrap_or("unknown"),
+            );
+            let steps = format!(
+                "First steps: review the calls made with access key {} in CloudTrail; isolate \
+                 instance {} (a security group without rules) and keep it for forensics; find \
+                 the workload that read the credentials (require IMDSv2 with a hop limit of 1, \
+                 no hostNetwork pods); then replace the node.",
+                access_key.as_deref().unwrap_or("(not in the finding)"),
+                instance.as_deref().unwrap_or("(not in the finding)"),
+            );
+            if !settings.revoke_exfiltrated_sessions {
+                return Ok(Decision::Alert {
+                    finding,
+                    note: format!(
+                        "{steps} To cut off the stolen credentials, revoke the role's older \
+                         sessions (REVOKE_EXFILTRATED_SESSIONS=true does it automatically)."
+                    ),
+                });
+            }
+            let before = DateTime::from(SystemTime::now())
+                .fmt(DateTimeFormat::DateTime)
+                .map_err(|e| AwsError {
+                    operation: "PutRolePolicy",
+                    resource: name.clone(),
+                    kind: crate::error::AwsErrorKind::Other,
+                    code: "Clock".to_owned(),
+                    message: e.to_string(),
+                })?;
+            Ok(Decision::Change {
+                finding,
+                change: Change::RevokeSessions {
+                    role: name.clone(),
+                    before,
+                },
+                note: Some(format!(
+                    "Every node on role {name} loses AWS access until it gets fresh instance \
+                     credentials (EC2 rotates them within minutes; restarting a node is faster). \
+                     {steps}"
+                )),
+            })
+        }
+    }
+}
+
+/// Turns a decision into outcomes, making the change in remediate mode.
+async fn act(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    trigger: &Trigger,
+    decision: Decision,
+    exempt: bool,
+) -> (Vec<Outcome>, Option<AwsError>) {
+    let make = |status, finding: String| outcome(origin, trigger, status, finding);
+    match decision {
+        Decision::Nothing(why) => {
+            info!(why, "nothing to do");
+            (Vec::new(), None)
+        }
+        Decision::Resolved(why) => (vec![make(Status::Resolved, why)], None),
+        Decision::Alert { finding, note } => {
+            let status = if exempt {
+                Status::Exempt
+            } else {
+                Status::Alert
+            };
+            let mut o = make(status, finding);
+            o.note = Some(note);
+            (vec![o], None)
+        }
+        Decision::Change {
+            finding,
+            change,
+            note,
+        } => {
+            let mut o = make(Status::Remediated, finding);
+            if exempt {
+                o.status = Status::Exempt;
+                o.note = Some(format!(
+                    "exempt by tag {}=true on the role; without it this would run: {}{}",
+                    settings.exempt_tag_key,
+                    change.action(),
+                    note.map(|n| format!(". {n}")).unwrap_or_default()
+                ));
+                return (vec![o], None);
+            }
+            o.actions = vec![change.action()];
+            o.undo = Some(change.undo());
+            o.note = note;
+            if settings.mode == Mode::AlertOnly {
+                o.status = Status::WouldRemediate;
+                o.note = Some(match o.note.take() {
+                    Some(n) => format!("alert-only mode: nothing was changed. {n}"),
+                    None => "alert-only mode: nothing was changed".to_owned(),
+                });
+                return (vec![o], None);
+            }
+            match change.apply(aws).await {
+                Ok(()) => (vec![o], None),
+                Err(e) if e.is_not_found() => {
+                    o.status = Status::Resolved;
+                    o.actions.clear();
+                    o.undo = None;
+                    o.note = Some("already removed".to_owned());
+                    (vec![o], None)
+                }
+                Err(e) => {
+                    o.status = Status::Failed;
+                    o.undo = None;
+                    o.note = Some(e.to_string());
+                    (vec![o], Some(e))
+                }
+            }
+        }
+    }
+}
+
+fn outcome(origin: &Origin, trigger: &Trigger, status: Status, finding: String) -> Outcome {
+    let role = trigger.role();
+    Outcome {
+        rule: RULE.name,
+        status,
+        resource: ResourceRef {
+            kind: "iam-role",
+            id: role.to_owned(),
+            arn: Some(format!(
+                "arn:{}:iam::{}:role/{role}",
+                crate::domain::partition(&origin.region),
+                origin.account
+            )),
+        },
+        finding,
+        actions: Vec::new(),
+        undo: None,
+        note: None,
+        origin: origin.clone(),
+    }
+}
+
+/// A document as IAM returns it (URL-encoded), decoded for people and for the undo command.
+fn decoded(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_owned();
+    }
+    percent_decode_str(document)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| document.to_owned())
+}
