@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-Both functions are run: `revoke-open-ingress` and `enforce-cluster-config`. End to end:
+All three functions are run: `revoke-open-ingress`, `enforce-cluster-config` and
+`detach-node-policy`. End to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
-2. `moto_server` starts on a free localhost port and is seeded with boto3: a VPC with two
+2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
+   (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`), and is seeded with boto3: a VPC with two
    subnets, an SNS topic and an SQS queue subscribed to it.
 
 Then, for each scenario (one function in one MODE), it:
@@ -14,9 +16,12 @@ Then, for each scenario (one function in one MODE), it:
      from 0.0.0.0/0 and tcp/22 from 10.0.0.0/8;
    - enforce-cluster-config: an EKS cluster with a public endpoint open to 0.0.0.0/0, no
      control-plane logs, and secrets encryption;
+   - detach-node-policy: an IAM role trusted by EC2 (an EKS node role) with the AWS managed
+     policies AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AdministratorAccess;
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
-   `events/enforce-cluster-config/create-cluster-console-public.json`) into an event about
-   that resource (plain replacement of the placeholders, see events/README.md);
+   `events/enforce-cluster-config/create-cluster-console-public.json`,
+   `events/detach-node-policy/attach-admin-access.json`) into an event about that resource
+   (plain replacement of the placeholders, see events/README.md);
 3. starts cargo lambda's Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`),
    runs the built binary against it with the scenario's environment, and sends it the event
    with `cargo lambda invoke`;
@@ -68,6 +73,7 @@ PH_GROUP = "sg-0123456789abcdef0"
 PH_OPEN_RULE = "sgr-0aaaaaaaaaaaaaaa1"
 PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
 PH_CLUSTER = "example-cluster"  # the cluster name in events/enforce-cluster-config/
+PH_NODE_ROLE = "example-node-role"  # the node role name in events/detach-node-policy/
 
 REGION = "us-east-1"
 CLUSTER_TAG = ("aws:eks:cluster-name", "demo")
@@ -75,6 +81,12 @@ WORLD = "0.0.0.0/0"
 CORP = "10.0.0.0/8"
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 SECRETS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+# AWS managed policies (moto has them only with MOTO_IAM_LOAD_MANAGED_POLICIES=true).
+EKS_WORKER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
+EKS_CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 # Bounded waits (seconds).
 MOTO_START_TIMEOUT = 60
@@ -225,8 +237,10 @@ def start_moto(workdir):
         raise SetupError("moto_server not found: run `source scripts/tools.sh` first")
     port = free_port()
     started = time.monotonic()
+    # detach-node-policy's scenarios attach AWS managed policies, which moto only knows when
+    # it loads them at start.
     child = Child("moto_server", [exe, "-H", "127.0.0.1", "-p", str(port)],
-                  workdir / "moto.log", env=dict(os.environ))
+                  workdir / "moto.log", env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"))
     url = f"http://127.0.0.1:{port}/moto-api/data.json"
     while True:
         if not child.running():
@@ -249,7 +263,7 @@ def clients(endpoint):
                  retries={"max_attempts": 2, "mode": "standard"})
     kw = dict(endpoint_url=endpoint, aws_access_key_id="testing",
               aws_secret_access_key="testing", config=cfg)
-    return {name: boto3.client(name, **kw) for name in ("ec2", "eks", "sns", "sqs", "sts")}
+    return {name: boto3.client(name, **kw) for name in ("ec2", "eks", "iam", "sns", "sqs", "sts")}
 
 
 def seed_network(ec2):
@@ -750,14 +764,76 @@ class EnforceClusterConfig:
                f"the undo lines restore {name}'s endpoint, then its logging", repr(undo))
 
 
+class DetachNodePolicy:
+    name = "detach-node-policy"
+    resource_type = "iam-role"
+    sample = EVENTS / name / "attach-admin-access.json"
+    # An IAM call on a user, not a role: this function answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-attach-user-policy.json"
+    # The defaults: no NODE_POLICY_ALLOWLIST, no REVOKE_EXFILTRATED_SESSIONS.
+    settings = {}
+    baseline = (EKS_WORKER_POLICY, EKS_CNI_POLICY)
+    undo_prefix = "aws iam attach-role-policy"
+
+    def seed(self, ctx, name):
+        """An EKS node role: trusted by EC2, with the two EKS baseline policies (the worker
+        node policy is what marks it as a node role) and AdministratorAccess."""
+        iam = ctx["aws"]["iam"]
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=EC2_TRUST,
+                        Description=f"eks-remediator e2e: {name}")
+        for arn in (*self.baseline, ADMIN_POLICY):
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        return {"name": name, "id": name}
+
+    def replacements(self, role):
+        return [(PH_NODE_ROLE, role["name"])]
+
+    def state(self, ctx, role):
+        """The role's attached managed policies (ARNs, sorted)."""
+        paginator = ctx["aws"]["iam"].get_paginator("list_attached_role_policies")
+        return sorted(p["PolicyArn"] for page in paginator.paginate(RoleName=role["name"])
+                      for p in page.get("AttachedPolicies", []))
+
+    def show(self, title, role, attached):
+        print(f"{title}: IAM role {role['name']} (trusted by ec2.amazonaws.com), attached policies")
+        if not attached:
+            print("  (none)")
+        for arn in attached:
+            marker = ("   <- EKS baseline" if arn in self.baseline
+                      else "   <- admin-level" if arn == ADMIN_POLICY else "")
+            print(f"  {arn:<52}{marker}")
+        print()
+
+    def check(self, c, mode, role, before, after, output, alerts):
+        name = role["name"]
+        c.that(sorted(before) == sorted((*self.baseline, ADMIN_POLICY)),
+               "BEFORE: the two EKS baseline policies and AdministratorAccess are attached",
+               repr(before))
+        if mode == "alert-only":
+            c.that(after == before, "the attached policies are unchanged (all three)",
+                   f"before {before}, after {after}")
+            check_common(c, self, name, output, alerts, "would-remediate")
+            return
+        c.that(ADMIN_POLICY not in after, "AFTER: AdministratorAccess is detached", repr(after))
+        c.that(after == sorted(self.baseline), "AFTER: exactly the two EKS baseline policies remain",
+               repr(after))
+        o, doc = check_common(c, self, name, output, alerts, "remediated")
+        action = f"DetachRolePolicy {name} {ADMIN_POLICY}"
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        undo = f"aws iam attach-role-policy --role-name '{name}' --policy-arn '{ADMIN_POLICY}'"
+        c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
+
+
 # --------------------------------------------------------------------------- scenarios
 
-INGRESS, CLUSTER = RevokeOpenIngress(), EnforceClusterConfig()
-FUNCTIONS = (INGRESS, CLUSTER)
+INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE)
 
 
 class Scenario(NamedTuple):
-    fn: object       # RevokeOpenIngress or EnforceClusterConfig
+    fn: object       # RevokeOpenIngress, EnforceClusterConfig or DetachNodePolicy
     mode: str        # MODE
     resource: str    # the name of the resource it seeds
     demo: bool       # also run without --check
@@ -772,6 +848,10 @@ SCENARIOS = [
     Scenario(CLUSTER, "remediate", "demo-cluster", True,
              "an EKS cluster created with a public endpoint and no control-plane logs"),
     Scenario(CLUSTER, "alert-only", "demo-cluster-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
+    Scenario(NODE_ROLE, "remediate", "demo-node-role", True,
+             "AdministratorAccess attached to an EKS node role"),
+    Scenario(NODE_ROLE, "alert-only", "demo-node-role-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
 ]
 

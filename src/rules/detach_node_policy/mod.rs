@@ -231,7 +231,9 @@ async fn decide(
                     Err(e) => return Err(e),
                 }
             };
-            let subject = format!("{policy_arn} attached to node role {name} ({why_node})");
+            let label = policy_arn.rsplit('/').next().unwrap_or(policy_arn);
+            let subject =
+                format!("{label} attached to node role {name} ({why_node}; {policy_arn})");
             Ok(match judgement {
                 Judgement::Safe => Decision::Nothing("the managed policy is not over-broad"),
                 Judgement::Unreadable(why) => Decision::Alert {
