@@ -9,7 +9,10 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::outcome::Outcome;
-use crate::rules::{detach_node_policy, enforce_cluster_config, revoke_open_ingress, RuleInfo};
+use crate::rules::{
+    detach_node_policy, enforce_cluster_config, notify_eks_finding, restore_audit_trail,
+    revoke_open_ingress, RuleInfo,
+};
 use crate::settings::Settings;
 
 /// Every rule that has code.
@@ -18,6 +21,8 @@ pub enum Rule {
     RevokeOpenIngress,
     EnforceClusterConfig,
     DetachNodePolicy,
+    RestoreAuditTrail,
+    NotifyEksFinding,
 }
 
 impl Rule {
@@ -26,6 +31,8 @@ impl Rule {
         Rule::RevokeOpenIngress,
         Rule::EnforceClusterConfig,
         Rule::DetachNodePolicy,
+        Rule::RestoreAuditTrail,
+        Rule::NotifyEksFinding,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -33,6 +40,8 @@ impl Rule {
             Rule::RevokeOpenIngress => &revoke_open_ingress::RULE,
             Rule::EnforceClusterConfig => &enforce_cluster_config::RULE,
             Rule::DetachNodePolicy => &detach_node_policy::RULE,
+            Rule::RestoreAuditTrail => &restore_audit_trail::RULE,
+            Rule::NotifyEksFinding => &notify_eks_finding::RULE,
         }
     }
 
@@ -49,6 +58,8 @@ impl Rule {
                 enforce_cluster_config::outcomes(aws, settings, event).await
             }
             Rule::DetachNodePolicy => detach_node_policy::outcomes(aws, settings, event).await,
+            Rule::RestoreAuditTrail => restore_audit_trail::outcomes(aws, settings, event).await,
+            Rule::NotifyEksFinding => notify_eks_finding::outcomes(aws, settings, event).await,
         }
     }
 }
@@ -58,6 +69,8 @@ pub static RULES: &[&RuleInfo] = &[
     &revoke_open_ingress::RULE,
     &enforce_cluster_config::RULE,
     &detach_node_policy::RULE,
+    &restore_audit_trail::RULE,
+    &notify_eks_finding::RULE,
 ];
 
 /// The rule named `name`, in kebab case.

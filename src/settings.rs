@@ -59,6 +59,8 @@ pub struct Settings {
     pub public_access_cidrs: Vec<IpNet>,
     pub node_policy_allowlist: Vec<String>,
     pub revoke_exfiltrated_sessions: bool,
+    /// Recreate a deleted GuardDuty detector (its findings history is lost either way).
+    pub recreate_detector: bool,
     pub kms_key_arn: Option<String>,
     pub min_severity: f64,
     pub self_role_arns: Vec<String>,
@@ -85,6 +87,7 @@ impl Default for Settings {
             public_access_cidrs: Vec::new(),
             node_policy_allowlist: Vec::new(),
             revoke_exfiltrated_sessions: false,
+            recreate_detector: false,
             kms_key_arn: None,
             min_severity: DEFAULT_MIN_SEVERITY,
             self_role_arns: Vec::new(),
@@ -151,6 +154,10 @@ impl Settings {
             revoke_exfiltrated_sessions: match get("REVOKE_EXFILTRATED_SESSIONS") {
                 None => false,
                 Some(v) => parse_bool("REVOKE_EXFILTRATED_SESSIONS", &v)?,
+            },
+            recreate_detector: match get("RECREATE_DETECTOR") {
+                None => false,
+                Some(v) => parse_bool("RECREATE_DETECTOR", &v)?,
             },
             kms_key_arn: match get("KMS_KEY_ARN") {
                 None => None,
@@ -363,6 +370,7 @@ mod tests {
             ("RETRY_DELAY_SECONDS", "901"),
             ("RETRY_MAX_ATTEMPTS", "0"),
             ("REVOKE_EXFILTRATED_SESSIONS", "yes"),
+            ("RECREATE_DETECTOR", "1"),
             ("MIN_SEVERITY", "eleven"),
             ("MIN_SEVERITY", "11"),
             ("SELF_ROLE_ARNS", "my-role"),

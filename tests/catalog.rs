@@ -165,13 +165,49 @@ fn every_trigger_has_a_sample_event_that_belongs_to_its_rule_only() {
         for trigger in rule.triggers {
             for name in trigger.names {
                 assert!(
-                    names_seen.contains(*name),
+                    names_seen.iter().any(|seen| wildcard(name, seen)),
                     "events/{}/ has no sample for {name}",
                     rule.name
                 );
             }
         }
     }
+}
+
+/// EventBridge's `wildcard` matching: `*` stands for any run of characters.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == text;
+    };
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[test]
+fn wildcards_match_as_eventbridge_does() {
+    assert!(wildcard(
+        "*:Kubernetes/*",
+        "Policy:Kubernetes/AnonymousAccessGranted"
+    ));
+    assert!(wildcard(
+        "AttackSequence:EKS/*",
+        "AttackSequence:EKS/CompromisedCluster"
+    ));
+    assert!(!wildcard("*:Runtime/*", "Backdoor:EC2/C&CActivity.B!DNS"));
+    assert!(wildcard("StopLogging", "StopLogging"));
+    assert!(!wildcard("StopLogging", "StopLoggingX"));
 }
 
 #[test]

@@ -2,81 +2,16 @@
 //! SOURCES.md) parses, wrapped in an envelope where it is a bare record, and the samples the
 //! rules act on yield the triggers their quirks imply.
 
-use std::path::PathBuf;
+mod support;
 
 use eks_remediator::intake::{parse, Incoming};
 use eks_remediator::rules::enforce_cluster_config::{detect, event as cluster_event};
 use eks_remediator::rules::revoke_open_ingress::event::{trigger, Trigger};
 use eks_remediator::settings::Settings;
-use serde_json::{json, Map, Value};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-events")
-}
-
-/// `GetFindings` output is PascalCase; EventBridge delivers camelCase.
-fn camel_case(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let mut chars = k.chars();
-                    let key = chars
-                        .next()
-                        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-                        .unwrap_or_default();
-                    (key, camel_case(v))
-                })
-                .collect::<Map<_, _>>(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(camel_case).collect()),
-        other => other,
-    }
-}
-
-/// The sample as EventBridge would deliver it.
-fn envelope(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
-    let sample: Value = serde_json::from_str(&text).unwrap();
-    let wrap = |detail_type: &str, source: &str, detail: Value| {
-        json!({"version": "0", "id": "test", "detail-type": detail_type, "source": source,
-            "account": "123456789012", "time": "2026-11-28T00:00:00Z", "region": "us-east-1",
-            "resources": [], "detail": detail})
-    };
-    if name.ends_with(".eventbridge.json") {
-        sample
-    } else if name.ends_with(".cloudtrail.json") {
-        let service = sample["eventSource"]
-            .as_str()
-            .unwrap()
-            .trim_end_matches(".amazonaws.com")
-            .to_owned();
-        wrap(
-            "AWS API Call via CloudTrail",
-            &format!("aws.{service}"),
-            sample,
-        )
-    } else if name.ends_with(".bare.json") {
-        wrap("GuardDuty Finding", "aws.guardduty", sample)
-    } else if name.ends_with(".partial-envelope.json") {
-        wrap(
-            "GuardDuty Finding",
-            "aws.guardduty",
-            sample["detail"].clone(),
-        )
-    } else if name.ends_with(".getfindings-cli.json") {
-        wrap(
-            "GuardDuty Finding",
-            "aws.guardduty",
-            camel_case(sample["Findings"][0].clone()),
-        )
-    } else {
-        panic!("unknown form: {name}")
-    }
-}
+use support::{reference_event, reference_events_dir};
 
 fn trigger_of(name: &str) -> Option<Trigger> {
-    let incoming = parse(envelope(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let incoming = parse(reference_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -95,12 +30,12 @@ fn rules(trigger: &Trigger) -> Vec<String> {
 #[test]
 fn every_reference_sample_parses() {
     let mut count = 0;
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
+    for entry in std::fs::read_dir(reference_events_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if !name.ends_with(".json") {
             continue;
         }
-        let incoming = parse(envelope(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let incoming = parse(reference_event(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!matches!(incoming, Incoming::Other { .. }), "{name}");
         // Every rule's trigger parser accepts every sample without error.
         trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -169,7 +104,7 @@ fn guardduty_samples_give_attacked_ports() {
 
 #[test]
 fn guardduty_samples_name_their_cluster_and_access_key() {
-    let finding = |name: &str| match parse(envelope(name)).unwrap() {
+    let finding = |name: &str| match parse(reference_event(name)).unwrap() {
         Incoming::Finding(f) => f,
         other => panic!("{name} is not a finding: {other:?}"),
     };
@@ -204,7 +139,7 @@ fn other_samples_are_not_this_rules_triggers() {
 
 /// The trigger `enforce-cluster-config` reads from a reference sample.
 fn cluster_trigger_of(name: &str) -> Option<cluster_event::Trigger> {
-    let incoming = parse(envelope(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let incoming = parse(reference_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     cluster_event::trigger(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

@@ -6,13 +6,15 @@ use crate::error::{AwsError, AwsErrorKind};
 
 /// Codes meaning "the thing is gone": EC2 (`InvalidGroup.NotFound`,
 /// `InvalidSecurityGroupRuleId.NotFound`, and moto's `InvalidPermission.NotFound` for an
-/// unknown rule id), EKS `ResourceNotFoundException`, SNS `NotFound`.
+/// unknown rule id), EKS `ResourceNotFoundException`, CloudTrail `TrailNotFoundException`, SNS `NotFound`,
+/// IAM `NoSuchEntity`.
 const NOT_FOUND: &[&str] = &[
     "InvalidGroup.NotFound",
     "InvalidGroupId.NotFound",
     "InvalidSecurityGroupRuleId.NotFound",
     "InvalidPermission.NotFound",
     "ResourceNotFoundException",
+    "TrailNotFoundException",
     "NotFound",
     "NoSuchEntity",
 ];

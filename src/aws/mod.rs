@@ -5,9 +5,11 @@
 //! invocation reuses connections. The submodules translate SDK types into `crate::domain`
 //! types and SDK errors into [`crate::error::AwsError`].
 
+pub mod cloudtrail;
 pub mod ec2;
 pub mod eks;
 mod errors;
+pub mod guardduty;
 pub mod iam;
 pub mod sns;
 pub mod sqs;
@@ -20,8 +22,10 @@ use tokio::sync::OnceCell;
 #[derive(Debug, Default)]
 pub struct Aws {
     config: OnceCell<SdkConfig>,
+    cloudtrail: OnceCell<aws_sdk_cloudtrail::Client>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
+    guardduty: OnceCell<aws_sdk_guardduty::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
@@ -44,6 +48,20 @@ impl Aws {
 
     async fn config(&self) -> &SdkConfig {
         self.config.get_or_init(load_config).await
+    }
+
+    pub async fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
+        let config = self.config().await;
+        self.cloudtrail
+            .get_or_init(|| async { aws_sdk_cloudtrail::Client::new(config) })
+            .await
+    }
+
+    pub async fn guardduty(&self) -> &aws_sdk_guardduty::Client {
+        let config = self.config().await;
+        self.guardduty
+            .get_or_init(|| async { aws_sdk_guardduty::Client::new(config) })
+            .await
     }
 
     pub async fn ec2(&self) -> &aws_sdk_ec2::Client {

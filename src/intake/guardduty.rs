@@ -21,6 +21,9 @@ pub struct Finding {
     pub account: String,
     pub region: String,
     pub detail: Detail,
+    /// The whole `detail`, for rules that read more of it than [`Detail`] types (the
+    /// Kubernetes context of EKS findings).
+    pub raw: Value,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -164,6 +167,7 @@ pub struct PortDetails {
 
 impl Finding {
     pub(crate) fn from_envelope(envelope: EventBridgeEvent<Value>) -> Result<Self, EventError> {
+        let raw = envelope.detail.clone();
         let detail: Detail = super::detail(envelope.detail, "GuardDuty finding")?;
         let account = envelope
             .account
@@ -178,6 +182,7 @@ impl Finding {
             account,
             region,
             detail,
+            raw,
         })
     }
 

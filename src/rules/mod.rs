@@ -6,6 +6,8 @@
 
 pub mod detach_node_policy;
 pub mod enforce_cluster_config;
+pub mod notify_eks_finding;
+pub mod restore_audit_trail;
 pub mod revoke_open_ingress;
 
 use crate::intake::Incoming;

@@ -20,7 +20,7 @@ use aws_sdk_ec2::types::{
 };
 use eks_remediator::aws::{config_loader, Aws};
 use eks_remediator::settings::{Mode, Settings};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -88,9 +88,19 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// An SDK config for an endpoint in front of moto (the fault-injecting proxy).
 pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
+    sdk_config_for(url, REGION).await
+}
+
+/// An SDK config for moto in another region, for tests of region-wide state (a region has
+/// at most one GuardDuty detector) that must not see other tests' resources.
+pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
+    sdk_config_for(moto_url(), region).await
+}
+
+async fn sdk_config_for(url: &str, region: &str) -> aws_config::SdkConfig {
     config_loader()
         .endpoint_url(url)
-        .region(Region::new(REGION))
+        .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
@@ -335,4 +345,89 @@ pub fn event(rule: &str, file: &str, substitutions: &[(&str, &str)]) -> Value {
         text = text.replace(from, to);
     }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Creates an S3 bucket in moto (CloudTrail trails need one) with a plain `PUT /bucket`, which
+/// moto's server routes to S3, so the tests need no S3 SDK crate.
+pub async fn bucket(name: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = moto_url().trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("moto");
+    let request = format!(
+        "PUT /{name} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("answer");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
+}
+
+/// `tests/fixtures/reference-events/`: published samples, see its SOURCES.md.
+pub fn reference_events_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-events")
+}
+
+/// `GetFindings` output is PascalCase; EventBridge delivers camelCase.
+pub fn camel_case(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let mut chars = k.chars();
+                    let key = chars
+                        .next()
+                        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                        .unwrap_or_default();
+                    (key, camel_case(v))
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case).collect()),
+        other => other,
+    }
+}
+
+/// A reference sample as EventBridge would deliver it: bare records and findings wrapped in
+/// an envelope, PascalCase `GetFindings` output turned to camelCase.
+pub fn reference_event(name: &str) -> Value {
+    let text = std::fs::read_to_string(reference_events_dir().join(name)).unwrap();
+    let sample: Value = serde_json::from_str(&text).unwrap();
+    let wrap = |detail_type: &str, source: &str, detail: Value| {
+        json!({"version": "0", "id": "test", "detail-type": detail_type, "source": source,
+            "account": "123456789012", "time": "2026-11-28T00:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail})
+    };
+    if name.ends_with(".eventbridge.json") {
+        sample
+    } else if name.ends_with(".cloudtrail.json") {
+        let service = sample["eventSource"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".amazonaws.com")
+            .to_owned();
+        wrap(
+            "AWS API Call via CloudTrail",
+            &format!("aws.{service}"),
+            sample,
+        )
+    } else if name.ends_with(".bare.json") {
+        wrap("GuardDuty Finding", "aws.guardduty", sample)
+    } else if name.ends_with(".partial-envelope.json") {
+        wrap(
+            "GuardDuty Finding",
+            "aws.guardduty",
+            sample["detail"].clone(),
+        )
+    } else if name.ends_with(".getfindings-cli.json") {
+        wrap(
+            "GuardDuty Finding",
+            "aws.guardduty",
+            camel_case(sample["Findings"][0].clone()),
+        )
+    } else {
+        panic!("unknown form: {name}")
+    }
 }
