@@ -15,6 +15,7 @@ pub mod error;
 pub mod guard;
 pub mod intake;
 pub mod lenient;
+pub mod metrics;
 pub mod outcome;
 pub mod retry;
 pub mod rules;

@@ -12,6 +12,7 @@ use crate::aws::Aws;
 use crate::error::EventError;
 use crate::guard::{self, Skip};
 use crate::intake::{self, Incoming};
+use crate::metrics;
 use crate::outcome::Outcome;
 use crate::settings::Settings;
 
@@ -39,7 +40,8 @@ pub fn screen(event: Value, settings: &Settings) -> Result<Option<Incoming>, Eve
     Ok(Some(incoming))
 }
 
-/// Logs every outcome and publishes one alert per alerted outcome.
+/// Logs every outcome, counts it in CloudWatch (EMF), and publishes one alert per alerted
+/// outcome.
 ///
 /// A failed publish is logged and never undoes or blocks a remediation: the change is
 /// already made, and the summary and logs still record it.
@@ -53,6 +55,9 @@ pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
             actions = ?outcome.actions,
             "outcome"
         );
+        if settings.emit_metrics {
+            metrics::emit(outcome);
+        }
         if !outcome.status.is_alerted() {
             continue;
         }

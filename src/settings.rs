@@ -73,6 +73,9 @@ pub struct Settings {
     pub retry_delay_seconds: u32,
     /// Attempts in all, the first one included.
     pub retry_max_attempts: u32,
+    /// Whether to write EMF metric lines: only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` is
+    /// set), so the CLI's output stays clean.
+    pub emit_metrics: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             dead_letter_queue_url: None,
             retry_delay_seconds: DEFAULT_RETRY_DELAY_SECONDS,
             retry_max_attempts: DEFAULT_RETRY_MAX_ATTEMPTS,
+            emit_metrics: false,
         }
     }
 }
@@ -195,6 +199,7 @@ impl Settings {
                 None => defaults.retry_max_attempts,
                 Some(v) => parse_number("RETRY_MAX_ATTEMPTS", &v, 1, 1000)?,
             },
+            emit_metrics: get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         })
     }
 }
@@ -353,6 +358,16 @@ mod tests {
             BTreeSet::from([80, 443, 8000, 8001, 8002])
         );
         assert_eq!(s.mode, Mode::Remediate);
+    }
+
+    #[test]
+    fn metrics_are_emitted_inside_lambda_only() {
+        assert!(!check(&[]).unwrap().emit_metrics);
+        assert!(
+            check(&[("AWS_LAMBDA_FUNCTION_NAME", "fn")])
+                .unwrap()
+                .emit_metrics
+        );
     }
 
     #[test]
