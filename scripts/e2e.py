@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-All three functions are run: `revoke-open-ingress`, `enforce-cluster-config` and
-`detach-node-policy`. End to end:
+All five functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
+`detach-node-policy`, `restore-audit-trail` and `notify-eks-finding`. End to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
 2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
@@ -18,10 +18,14 @@ Then, for each scenario (one function in one MODE), it:
      control-plane logs, and secrets encryption;
    - detach-node-policy: an IAM role trusted by EC2 (an EKS node role) with the AWS managed
      policies AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AdministratorAccess;
+   - restore-audit-trail: a CloudTrail trail logging to an S3 bucket, started then stopped;
+   - notify-eks-finding: nothing (it only alerts: the finding's cluster need not exist);
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
    `events/enforce-cluster-config/create-cluster-console-public.json`,
-   `events/detach-node-policy/attach-admin-access.json`) into an event about that resource
-   (plain replacement of the placeholders, see events/README.md);
+   `events/detach-node-policy/attach-admin-access.json`,
+   `events/restore-audit-trail/stop-logging-by-name.json`,
+   `events/notify-eks-finding/policy-anonymous-access-granted.json`) into an event about that
+   resource (plain replacement of the placeholders, see events/README.md);
 3. starts cargo lambda's Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`),
    runs the built binary against it with the scenario's environment, and sends it the event
    with `cargo lambda invoke`;
@@ -29,7 +33,8 @@ Then, for each scenario (one function in one MODE), it:
    back from the SQS queue.
 
 Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
-it also runs each function with MODE=alert-only on a second resource, and asserts every
+it also runs each function that changes resources with MODE=alert-only on a second resource
+(notify-eks-finding only ever alerts, so it has no such scenario), and asserts every
 result: the exit status is 0 when everything holds, 1 when a check fails, 2 when the run
 itself could not be done (emulator, build, timeout). Each scenario has its own emulator and
 function process.
@@ -74,6 +79,7 @@ PH_OPEN_RULE = "sgr-0aaaaaaaaaaaaaaa1"
 PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
 PH_CLUSTER = "example-cluster"  # the cluster name in events/enforce-cluster-config/
 PH_NODE_ROLE = "example-node-role"  # the node role name in events/detach-node-policy/
+PH_TRAIL = "example-trail"  # the trail name (also inside its ARN) in events/restore-audit-trail/
 
 REGION = "us-east-1"
 CLUSTER_TAG = ("aws:eks:cluster-name", "demo")
@@ -263,7 +269,7 @@ def clients(endpoint):
                  retries={"max_attempts": 2, "mode": "standard"})
     kw = dict(endpoint_url=endpoint, aws_access_key_id="testing",
               aws_secret_access_key="testing", config=cfg)
-    return {name: boto3.client(name, **kw) for name in ("ec2", "eks", "iam", "sns", "sqs", "sts")}
+    return {name: boto3.client(name, **kw) for name in ("cloudtrail", "ec2", "eks", "iam", "s3", "sns", "sqs", "sts")}
 
 
 def seed_network(ec2):
@@ -506,14 +512,32 @@ def show_alerts(alerts):
     for a in alerts:
         print(f"  Subject: {a['subject']}")
         if a["doc"] is not None:
-            print(indent(json.dumps(a["doc"], indent=2)))
-            undo = a["doc"].get("undo") if isinstance(a["doc"], dict) else None
+            doc = a["doc"] if isinstance(a["doc"], dict) else {}
+            note = doc.get("note")
+            multiline_note = isinstance(note, str) and "\n" in note
+            shown = a["doc"]
+            if multiline_note:  # one long string: printed below, line by line
+                shown = dict(doc, note=f"<{len(note.splitlines())} lines, printed below>")
+            print(indent(json.dumps(shown, indent=2)))
+            undo = doc.get("undo")
             if isinstance(undo, str) and "\n" in undo:
                 print("  undo, one command per line, to run in this order:")
                 print(indent(undo, "    "))
+            if multiline_note:
+                print("  note (the responder's context), line by line:")
+                print(indent(note, "    "))
         else:
             print(f"  ({a['error']}) {a['raw']}")
     print()
+
+
+def describe_event(event, resource):
+    """One line: the API call and its caller, or the GuardDuty finding."""
+    detail = event["detail"]
+    if event.get("detail-type") == "GuardDuty Finding":
+        return (f"GuardDuty finding {detail['type']} (severity {detail['severity']}) "
+                f"on {resource['id']}")
+    return f"{detail['eventName']} on {resource['id']} by {detail['userIdentity']['arn']}"
 
 
 def indent(text, pad="  "):
@@ -826,14 +850,109 @@ class DetachNodePolicy:
         c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
 
 
+class RestoreAuditTrail:
+    name = "restore-audit-trail"
+    resource_type = "cloudtrail-trail"
+    sample = EVENTS / name / "stop-logging-by-name.json"
+    # A CloudTrail call this function does not act on: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-create-trail.json"
+    # The defaults (RECREATE_DETECTOR is about GuardDuty detectors, not trails).
+    settings = {}
+
+    def seed(self, ctx, name):
+        """A trail logging to a bucket of its own, started, then stopped (as the event says)."""
+        aws, bucket = ctx["aws"], f"{name}-logs"
+        aws["s3"].create_bucket(Bucket=bucket)
+        aws["cloudtrail"].create_trail(Name=name, S3BucketName=bucket)
+        aws["cloudtrail"].start_logging(Name=name)
+        aws["cloudtrail"].stop_logging(Name=name)
+        return {"name": name, "id": name, "bucket": bucket}
+
+    def replacements(self, trail):
+        return [(PH_TRAIL, trail["name"])]
+
+    def state(self, ctx, trail):
+        """Whether the trail logs, as GetTrailStatus reports it."""
+        return {"logging": ctx["aws"]["cloudtrail"].get_trail_status(Name=trail["name"])
+                .get("IsLogging")}
+
+    def show(self, title, trail, st):
+        print(f"{title}: CloudTrail trail {trail['name']} (to s3://{trail['bucket']})")
+        print(f"  logging   {'yes' if st['logging'] else 'no   <- stopped'}")
+        print()
+
+    def check(self, c, mode, trail, before, after, output, alerts):
+        name = trail["name"]
+        c.that(before["logging"] is False, "BEFORE: the trail is not logging", repr(before))
+        if mode == "alert-only":
+            c.that(after["logging"] is False, "the trail is still not logging", repr(after))
+            check_common(c, self, name, output, alerts, "would-remediate")
+            return
+        c.that(after["logging"] is True, "AFTER: GetTrailStatus IsLogging is true", repr(after))
+        o, doc = check_common(c, self, name, output, alerts, "remediated")
+        action = f"StartLogging {name}"
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        undo = f"aws cloudtrail stop-logging --name '{name}'"
+        c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
+
+
+class NotifyEksFinding:
+    name = "notify-eks-finding"
+    resource_type = "eks-cluster"
+    sample = EVENTS / name / "policy-anonymous-access-granted.json"
+    # A GuardDuty finding on a plain EC2 instance: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-ec2-finding.json"
+    # MIN_SEVERITY as the template's default. MODE does not matter: this function only alerts.
+    settings = {"MIN_SEVERITY": "4"}
+
+    def seed(self, ctx, name):
+        """Nothing: the function reads and changes nothing, so the finding's cluster (the
+        placeholder `example-cluster`, kept) need not exist."""
+        return {"name": name, "id": name,
+                "arn": f"arn:aws:eks:{REGION}:{ctx['account']}:cluster/{name}"}
+
+    def replacements(self, cluster):
+        return [(PH_CLUSTER, cluster["name"])]
+
+    def state(self, ctx, cluster):
+        return None
+
+    def show(self, title, cluster, _st):
+        if title == "BEFORE":
+            print(f"BEFORE: nothing seeded: cluster {cluster['name']} exists only in the finding "
+                  f"(no AWS resource is read or changed)")
+            print()
+
+    def check(self, c, mode, cluster, before, after, output, alerts):
+        name = cluster["name"]
+        o, doc = check_common(c, self, name, output, alerts, "alert")
+        c.that(o.get("actions") == [] and doc.get("actions") == [], "no actions (nothing changed)",
+               f"outcome {o.get('actions')!r}, alert {doc.get('actions')!r}")
+        res = doc.get("resource") if isinstance(doc.get("resource"), dict) else {}
+        c.that(res.get("arn") == cluster["arn"], f"alert resource arn is {cluster['arn']}",
+               repr(res.get("arn")))
+        finding = doc.get("finding")
+        prefix = "High Policy:Kubernetes/AnonymousAccessGranted"
+        c.that(isinstance(finding, str) and finding.startswith(prefix),
+               f"alert finding starts with {prefix!r}", repr(finding))
+        note = doc.get("note")
+        lines = note.splitlines() if isinstance(note, str) else []
+        c.that("Severity: High (8)" in lines, "the note has the line 'Severity: High (8)'", repr(note))
+        c.that(any(line.startswith("First steps: ") for line in lines),
+               "the note has a 'First steps:' line", repr(note))
+
+
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
-FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE)
+TRAIL, FINDING = RestoreAuditTrail(), NotifyEksFinding()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING)
 
 
 class Scenario(NamedTuple):
-    fn: object       # RevokeOpenIngress, EnforceClusterConfig or DetachNodePolicy
+    fn: object       # one of the function classes above
     mode: str        # MODE
     resource: str    # the name of the resource it seeds
     demo: bool       # also run without --check
@@ -853,6 +972,13 @@ SCENARIOS = [
              "AdministratorAccess attached to an EKS node role"),
     Scenario(NODE_ROLE, "alert-only", "demo-node-role-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
+    Scenario(TRAIL, "remediate", "demo-trail", True,
+             "CloudTrail logging stopped on a trail"),
+    Scenario(TRAIL, "alert-only", "demo-trail-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
+    # This function only alerts (MODE does not change that); the cluster is the event's own.
+    Scenario(FINDING, "remediate", PH_CLUSTER, True,
+             "a GuardDuty finding: anonymous access granted on an EKS cluster (alert only)"),
 ]
 
 
@@ -889,8 +1015,7 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
     try:
         before = fn.state(ctx, resource)
         fn.show("BEFORE", resource, before)
-        detail = event["detail"]
-        print(f"EVENT: {detail['eventName']} on {resource['id']} by {detail['userIdentity']['arn']}")
+        print(f"EVENT: {describe_event(event, resource)}")
         print(f"  from {fn.sample.relative_to(REPO)}, placeholders replaced ({event_path.name})")
         print()
         log_mark = len(watch.function.log_text())
