@@ -33,9 +33,18 @@ pub fn document(outcome: &Outcome) -> Value {
         "actor": o.actor,
         "event": o.event,
         "actions": outcome.actions,
-        "undo": outcome.undo,
+        "undo": undo(outcome),
         "note": outcome.note,
     })
+}
+
+/// The undo command, when something was changed: an alert-only report changed nothing, and
+/// a command that "undoes" it would itself make the unsafe change.
+fn undo(outcome: &Outcome) -> Option<&str> {
+    match outcome.status {
+        Status::WouldRemediate => None,
+        _ => outcome.undo.as_deref(),
+    }
 }
 
 /// The subject line: prefix, status, rule, resource and finding, cut to SNS's limit.
@@ -102,7 +111,7 @@ pub fn email_text(outcome: &Outcome) -> String {
             text.push_str(&format!("  - {action}\n"));
         }
     }
-    if let Some(undo) = &outcome.undo {
+    if let Some(undo) = undo(outcome) {
         text.push_str(&format!("How to undo:\n  {undo}\n"));
     }
     if let Some(note) = &outcome.note {
