@@ -360,7 +360,10 @@ async fn alert_only_changes_nothing_and_says_what_it_would_do() {
         alert["actions"],
         json!([format!("RevokeSecurityGroupIngress {open}")])
     );
-    assert!(alert["undo"].is_null(), "nothing was changed, so nothing to undo");
+    assert!(
+        alert["undo"].is_null(),
+        "nothing was changed, so nothing to undo"
+    );
 }
 
 #[tokio::test]
