@@ -10,6 +10,10 @@ rules match it. Expectations, by location:
                                    and by no other function;
   events/<rule>/not-for-me-*.json  must NOT be matched by the function of <rule>
                                    (other functions may match it);
+  events/<rule>/own-call-*.json    a call made by an eks-remediator function's own
+                                   role: by its content a trigger of <rule> (so
+                                   the catalog tests count it as <rule>'s), but
+                                   matched by NO function (loop prevention);
   events/NAME.json                 (no rule directory) is only reported.
 
 A function belongs to <rule> when its `Metadata.BuildProperties.Binary` is the
@@ -23,7 +27,10 @@ at a function with Fn::GetAtt/Ref. The matcher implements EventBridge's
 content filtering: exact values (type-sensitive), prefix, suffix,
 equals-ignore-case, anything-but (value, list, prefix or suffix), exists,
 numeric, wildcard, cidr and $or, on nested objects; an array in the event
-matches when any of its elements matches. Standard library + PyYAML only.
+matches when any of its elements matches. Inside a pattern, Fn::Sub (!Sub) of a
+string that names only pseudo parameters is evaluated with the sample events'
+values (SAMPLE_PSEUDO_PARAMETERS); any other intrinsic function is refused.
+Standard library + PyYAML only.
 """
 
 from __future__ import annotations
@@ -129,8 +136,32 @@ def extract_rules(template: dict) -> list[dict]:
             r["pattern"] = json.loads(r["pattern"])
         if not isinstance(r["pattern"], dict):
             raise ValueError(f"{r['rule']}: pattern is not an object: {r['pattern']!r}")
+        r["pattern"] = _substitute_pseudo_parameters(r["pattern"])
         _check_no_intrinsics(r["pattern"], r["rule"])
     return rules
+
+
+# The account, region and partition of every sample event (events/README.md).
+SAMPLE_PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::AccountId": "123456789012",
+    "AWS::Region": "us-east-1",
+}
+
+
+def _substitute_pseudo_parameters(node: Any) -> Any:
+    """Evaluates each {"Fn::Sub": "..."} whose ${...} are all pseudo parameters above;
+    leaves any other Fn::Sub (variables, the list form) for _check_no_intrinsics to refuse."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = node["Fn::Sub"]
+            names = re.findall(r"\$\{([^}]*)\}", text)
+            if all(n in SAMPLE_PSEUDO_PARAMETERS for n in names):
+                return re.sub(r"\$\{([^}]*)\}", lambda m: SAMPLE_PSEUDO_PARAMETERS[m.group(1)], text)
+        return {k: _substitute_pseudo_parameters(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute_pseudo_parameters(v) for v in node]
+    return node
 
 
 def _check_no_intrinsics(node: Any, where: str) -> None:
@@ -326,6 +357,7 @@ def main(argv: list[str]) -> int:
         parts = rel.split(os.sep)
         rule_dir = parts[0] if len(parts) > 1 else None
         negative = os.path.basename(path).startswith("not-for-me-")
+        own_call = os.path.basename(path).startswith("own-call-")
         try:
             with open(path, encoding="utf-8") as fh:
                 event = json.load(fh)
@@ -343,6 +375,9 @@ def main(argv: list[str]) -> int:
             own = by_binary.get(rule_dir)
             if own is None:
                 problems.append(f"no function in the template has Binary {rule_dir!r}")
+            elif own_call:
+                if hit_functions:
+                    problems.append(f"an own call, matched by {', '.join(hit_functions)}")
             elif negative:
                 if own in hit_functions:
                     problems.append(f"matched by its own function {own}")

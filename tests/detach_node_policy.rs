@@ -10,6 +10,7 @@ mod support;
 use aws_sdk_iam::types::Tag;
 use eks_remediator::aws::Aws;
 use eks_remediator::rules::detach_node_policy::handle;
+use eks_remediator::rules::detach_node_policy::RULE as RULE_INFO;
 use eks_remediator::settings::{Mode, Settings};
 use serde_json::{json, Value};
 use support::proxy::{Canned, Fault, Proxy};
@@ -32,7 +33,7 @@ async fn run(w: &World, settings: &Settings, event: Value) -> Value {
 }
 
 async fn run_with(aws: &Aws, settings: &Settings, event: Value) -> Value {
-    let summary = handle(aws, settings, event)
+    let summary = support::granted(&RULE_INFO, handle(aws, settings, event))
         .await
         .expect("handler succeeds");
     serde_json::to_value(summary).unwrap()

@@ -18,6 +18,7 @@ use aws_sdk_eks::types::{
 use eks_remediator::aws::Aws;
 use eks_remediator::error::HandlerError;
 use eks_remediator::rules::enforce_cluster_config::handle;
+use eks_remediator::rules::enforce_cluster_config::RULE as RULE_INFO;
 use eks_remediator::settings::{Mode, Settings};
 use serde_json::{json, Value};
 use support::proxy::{ok_json, resource_in_use, Fault, Proxy};
@@ -51,7 +52,7 @@ impl Lab {
     }
 
     async fn run(&self, settings: &Settings, event: Value) -> Value {
-        let summary = handle(&self.aws, settings, event)
+        let summary = support::granted(&RULE_INFO, handle(&self.aws, settings, event))
             .await
             .expect("handler succeeds");
         serde_json::to_value(summary).unwrap()

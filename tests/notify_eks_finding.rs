@@ -5,6 +5,7 @@
 mod support;
 
 use eks_remediator::rules::notify_eks_finding::handle;
+use eks_remediator::rules::notify_eks_finding::RULE as RULE_INFO;
 use eks_remediator::settings::Settings;
 use serde_json::{json, Value};
 use support::{event, reference_event, World};
@@ -12,7 +13,7 @@ use support::{event, reference_event, World};
 const RULE: &str = "notify-eks-finding";
 
 async fn run(w: &World, settings: &Settings, event: Value) -> Value {
-    let summary = handle(&w.aws, settings, event)
+    let summary = support::granted(&RULE_INFO, handle(&w.aws, settings, event))
         .await
         .expect("handler succeeds");
     serde_json::to_value(summary).unwrap()

@@ -18,6 +18,7 @@ use aws_sdk_guardduty::types::{
 };
 use eks_remediator::aws::Aws;
 use eks_remediator::outcome::Status;
+use eks_remediator::rules::restore_audit_trail::RULE as RULE_INFO;
 use eks_remediator::rules::restore_audit_trail::{handle, outcomes};
 use eks_remediator::settings::{Mode, Settings};
 use serde_json::{json, Value};
@@ -29,7 +30,7 @@ const DETECTOR: &str = "0123456789abcdef0123456789abcdef";
 const TRAIL: &str = "example-trail";
 
 async fn run(aws: &Aws, settings: &Settings, event: Value) -> Value {
-    let summary = handle(aws, settings, event)
+    let summary = support::granted(&RULE_INFO, handle(aws, settings, event))
         .await
         .expect("handler succeeds");
     serde_json::to_value(summary).unwrap()

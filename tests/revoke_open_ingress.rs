@@ -4,6 +4,7 @@
 mod support;
 
 use eks_remediator::rules::revoke_open_ingress::handle;
+use eks_remediator::rules::revoke_open_ingress::RULE as RULE_INFO;
 use eks_remediator::settings::{IngressScope, Mode};
 use serde_json::{json, Value};
 use support::{event, World};
@@ -30,7 +31,7 @@ async fn rdp_opened(w: &World, sg: &str) -> (String, Value) {
 }
 
 async fn run(world: &World, settings: &eks_remediator::settings::Settings, event: Value) -> Value {
-    let summary = handle(&world.aws, settings, event)
+    let summary = support::granted(&RULE_INFO, handle(&world.aws, settings, event))
         .await
         .expect("handler succeeds");
     serde_json::to_value(summary).unwrap()

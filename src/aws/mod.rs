@@ -5,6 +5,7 @@
 //! invocation reuses connections. The submodules translate SDK types into `crate::domain`
 //! types and SDK errors into [`crate::error::AwsError`].
 
+pub mod calls;
 pub mod cloudtrail;
 pub mod ec2;
 pub mod eks;
@@ -49,56 +50,35 @@ impl Aws {
     async fn config(&self) -> &SdkConfig {
         self.config.get_or_init(load_config).await
     }
-
-    pub async fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
-        let config = self.config().await;
-        self.cloudtrail
-            .get_or_init(|| async { aws_sdk_cloudtrail::Client::new(config) })
-            .await
-    }
-
-    pub async fn guardduty(&self) -> &aws_sdk_guardduty::Client {
-        let config = self.config().await;
-        self.guardduty
-            .get_or_init(|| async { aws_sdk_guardduty::Client::new(config) })
-            .await
-    }
-
-    pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
-        let config = self.config().await;
-        self.ec2
-            .get_or_init(|| async { aws_sdk_ec2::Client::new(config) })
-            .await
-    }
-
-    pub async fn eks(&self) -> &aws_sdk_eks::Client {
-        let config = self.config().await;
-        self.eks
-            .get_or_init(|| async { aws_sdk_eks::Client::new(config) })
-            .await
-    }
-
-    pub async fn iam(&self) -> &aws_sdk_iam::Client {
-        let config = self.config().await;
-        self.iam
-            .get_or_init(|| async { aws_sdk_iam::Client::new(config) })
-            .await
-    }
-
-    pub async fn sns(&self) -> &aws_sdk_sns::Client {
-        let config = self.config().await;
-        self.sns
-            .get_or_init(|| async { aws_sdk_sns::Client::new(config) })
-            .await
-    }
-
-    pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
-        let config = self.config().await;
-        self.sqs
-            .get_or_init(|| async { aws_sdk_sqs::Client::new(config) })
-            .await
-    }
 }
+
+/// A lazily built client of one SDK crate, carrying the [`calls::CallLog`] interceptor.
+macro_rules! client {
+    ($name:ident, $sdk:ident) => {
+        impl Aws {
+            pub async fn $name(&self) -> &$sdk::Client {
+                let config = self.config().await;
+                self.$name
+                    .get_or_init(|| async {
+                        $sdk::Client::from_conf(
+                            $sdk::config::Builder::from(config)
+                                .interceptor(calls::CallLog)
+                                .build(),
+                        )
+                    })
+                    .await
+            }
+        }
+    };
+}
+
+client!(cloudtrail, aws_sdk_cloudtrail);
+client!(ec2, aws_sdk_ec2);
+client!(eks, aws_sdk_eks);
+client!(guardduty, aws_sdk_guardduty);
+client!(iam, aws_sdk_iam);
+client!(sns, aws_sdk_sns);
+client!(sqs, aws_sdk_sqs);
 
 /// Loads the default config with a rustls/ring HTTPS client: ring is smaller and quicker to
 /// build than the SDK's default aws-lc, which keeps the deployment package small.

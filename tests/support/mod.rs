@@ -431,3 +431,34 @@ pub fn reference_event(name: &str) -> Value {
         panic!("unknown form: {name}")
     }
 }
+
+/// Runs one handler call for `rule`, asserts that every AWS action it made is one the rule
+/// declares (and `tests/catalog.rs` proves its template role grants exactly those), and
+/// appends the actions to `<target>/tmp/least-privilege/<rule>.calls`, from which
+/// `scripts/least_privilege.py` lists granted actions no test exercised.
+pub async fn granted<F: std::future::Future>(
+    rule: &eks_remediator::rules::RuleInfo,
+    work: F,
+) -> F::Output {
+    let (output, calls) = eks_remediator::aws::calls::record_calls(work).await;
+    for call in &calls {
+        assert!(
+            rule.iam_actions.contains(&call.as_str()),
+            "{} called {call}, which its role does not grant",
+            rule.name
+        );
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("least-privilege");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{}.calls", rule.name)))
+        {
+            for call in &calls {
+                let _ = writeln!(file, "{call}");
+            }
+        }
+    }
+    output
+}

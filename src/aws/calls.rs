@@ -1,0 +1,59 @@
+//! Which AWS actions a piece of work calls, as IAM names (`ec2:DescribeSecurityGroups`).
+//!
+//! Every client carries [`CallLog`], an interceptor that does nothing unless the future it
+//! runs in was wrapped in [`record_calls`]. Tests wrap each handler call and check that every
+//! action it made is one its role grants, so least privilege is proven on the real call path
+//! rather than on a hand-kept list.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_sns::config::{ConfigBag, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+
+tokio::task_local! {
+    static RECORDING: Arc<Mutex<Vec<String>>>;
+}
+
+/// The interceptor every client carries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The operation's metadata is in the bag from serialization on, not before.
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            let action = format!(
+                "{}:{}",
+                metadata.service().to_ascii_lowercase(),
+                metadata.name()
+            );
+            let _ = RECORDING.try_with(|calls| {
+                if let Ok(mut calls) = calls.lock() {
+                    calls.push(action);
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` and returns its output with every AWS action it called, in order.
+pub async fn record_calls<F: Future>(work: F) -> (F::Output, Vec<String>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let output = RECORDING.scope(calls.clone(), work).await;
+    let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+    (output, calls)
+}
