@@ -1,8 +1,10 @@
-//! The `eks-remediator` command line: `replay EVENT.json` shows what the function for an
-//! event would do, so people can look before they trust; `--apply` lets it act.
+//! The `eks-remediator` command line, so people can look before they trust: `scan` reports
+//! what the rules find in the account now (read-only, whatever the mode; exit code 1 when
+//! anything is found, so it can gate a pipeline), and `replay EVENT.json` shows what the
+//! function for an event would do; `replay --apply` lets it act.
 //!
-//! Replay is read-only unless `--apply` is given: it forces alert-only mode and sends no
-//! alerts. With `--apply` it remediates and alerts as the function would.
+//! Both are read-only unless `--apply` is given: they force alert-only mode and send no
+//! alerts. With `--apply`, replay remediates and alerts as the function would.
 
 use std::fmt::Write as _;
 
@@ -16,44 +18,64 @@ use crate::intake;
 use crate::outcome::Outcome;
 use crate::settings::{Mode, Settings};
 
-pub const USAGE: &str =
-    "usage: eks-remediator replay EVENT.json [--apply] [--region REGION] [--profile PROFILE]
+pub const USAGE: &str = "usage: eks-remediator scan [--json] [--region REGION] [--profile PROFILE]
+       eks-remediator replay EVENT.json [--apply] [--region REGION] [--profile PROFILE]
 
+  scan     report what the rules find in the account now (read-only); exit 1 when anything is
+           found, 0 when nothing is, 2 on a usage or settings error
   replay   show what the function for EVENT.json would do (read-only; --apply acts and alerts)
 
 Settings come from the same environment variables as the functions (see README).";
 
+/// What to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Scan { json: bool },
+    Replay { event_file: String },
+}
+
 /// Parsed command-line arguments.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Args {
-    pub event_file: String,
+    pub command: Command,
+    /// Only `replay` takes `--apply`.
     pub apply: bool,
     pub region: Option<String>,
     pub profile: Option<String>,
 }
 
-/// Parses `replay EVENT.json [--apply] [--region R] [--profile P]`.
+/// Parses `scan [--json]` or `replay EVENT.json [--apply]`, each with `[--region R]
+/// [--profile P]`.
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut iter = args.iter();
-    match iter.next().map(String::as_str) {
-        Some("replay") => {}
+    let scan = match iter.next().map(String::as_str) {
+        Some("replay") => false,
+        Some("scan") => true,
         Some(other) => return Err(format!("unknown command {other:?}")),
         None => return Err("no command".to_owned()),
-    }
-    let (mut event_file, mut apply, mut region, mut profile) = (None, false, None, None);
+    };
+    let (mut event_file, mut apply, mut json, mut region, mut profile) =
+        (None, false, false, None, None);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "--apply" => apply = true,
+            "--apply" if !scan => apply = true,
+            "--json" if scan => json = true,
             "--region" => region = Some(iter.next().ok_or("--region needs a value")?.clone()),
             "--profile" => profile = Some(iter.next().ok_or("--profile needs a value")?.clone()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            file if event_file.is_none() => event_file = Some(file.to_owned()),
+            file if !scan && event_file.is_none() => event_file = Some(file.to_owned()),
             extra => return Err(format!("unexpected argument {extra:?}")),
         }
     }
-    let event_file = event_file.ok_or("replay needs an EVENT.json")?;
+    let command = if scan {
+        Command::Scan { json }
+    } else {
+        Command::Replay {
+            event_file: event_file.ok_or("replay needs an EVENT.json")?,
+        }
+    };
     Ok(Args {
-        event_file,
+        command,
         apply,
         region,
         profile,
@@ -130,7 +152,9 @@ mod tests {
         assert_eq!(
             parsed,
             Args {
-                event_file: "e.json".into(),
+                command: Command::Replay {
+                    event_file: "e.json".into()
+                },
                 apply: true,
                 region: Some("eu-west-1".into()),
                 profile: None
@@ -139,8 +163,19 @@ mod tests {
         assert!(parse_args(&args(&["replay"])).is_err());
         assert!(parse_args(&args(&["replay", "a", "b"])).is_err());
         assert!(parse_args(&args(&["replay", "a", "--region"])).is_err());
-        assert!(parse_args(&args(&["scan"])).is_err());
+        assert!(parse_args(&args(&["replay", "a", "--json"])).is_err());
+        assert!(parse_args(&args(&["sweep"])).is_err());
         assert!(parse_args(&args(&[])).is_err());
+    }
+
+    #[test]
+    fn scan_arguments_are_read_only() {
+        let parsed = parse_args(&args(&["scan", "--json", "--profile", "prod"])).unwrap();
+        assert_eq!(parsed.command, Command::Scan { json: true });
+        assert!(!parsed.apply);
+        assert_eq!(parsed.profile.as_deref(), Some("prod"));
+        assert!(parse_args(&args(&["scan", "--apply"])).is_err());
+        assert!(parse_args(&args(&["scan", "file.json"])).is_err());
     }
 
     #[test]

@@ -21,3 +21,4 @@ pub mod retry;
 pub mod rules;
 pub mod runtime;
 pub mod settings;
+pub mod sweep;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use eks_remediator::aws::{config_loader, Aws};
 use eks_remediator::cli;
 use eks_remediator::settings::Settings;
+use eks_remediator::sweep;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -24,20 +25,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let bytes = match std::fs::read(&args.event_file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("eks-remediator: {}: {e}", args.event_file);
-            return ExitCode::from(2);
-        }
-    };
-    let event = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("eks-remediator: {}: not JSON: {e}", args.event_file);
-            return ExitCode::from(2);
-        }
-    };
     let mut loader = config_loader();
     if let Some(region) = args.region {
         loader = loader.region(aws_config::Region::new(region));
@@ -45,8 +32,57 @@ async fn main() -> ExitCode {
     if let Some(profile) = args.profile {
         loader = loader.profile_name(profile);
     }
-    let aws = Aws::with_config(loader.load().await);
-    match cli::replay(&aws, &settings, event).await {
+    let config = loader.load().await;
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let aws = Aws::with_config(config);
+    match args.command {
+        cli::Command::Scan { json } => scan(&aws, &settings, &region, json).await,
+        cli::Command::Replay { event_file } => replay(&aws, &settings, &event_file).await,
+    }
+}
+
+/// `scan`: progress on stderr, the report on stdout, exit 1 when anything was found.
+async fn scan(aws: &Aws, settings: &Settings, region: &str, json: bool) -> ExitCode {
+    let origin = sweep::origin("", region, "cli-scan", "");
+    let report = sweep::run(aws, settings, &origin, |rule| eprintln!("scanning: {rule}")).await;
+    if json {
+        match serde_json::to_string_pretty(&report.rows()) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("eks-remediator: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        for (rule, error) in &report.errors {
+            eprintln!("eks-remediator: {rule}: scan failed: {error}");
+        }
+    } else {
+        print!("{}", sweep::table(&report));
+    }
+    if report.has_violations() || !report.errors.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `replay EVENT.json`: what the function for the event would do (or does, with `--apply`).
+async fn replay(aws: &Aws, settings: &Settings, event_file: &str) -> ExitCode {
+    let bytes = match std::fs::read(event_file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("eks-remediator: {event_file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let event = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("eks-remediator: {event_file}: not JSON: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli::replay(aws, settings, event).await {
         Ok(results) => {
             print!("{}", cli::report(&results));
             ExitCode::SUCCESS

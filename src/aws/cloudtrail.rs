@@ -49,6 +49,24 @@ impl Aws {
         })
     }
 
+    /// The names of the trails this region's API reports (its own and shadow copies of
+    /// multi-region trails), by ARN when they live elsewhere.
+    pub async fn list_trail_names(&self) -> Result<Vec<String>, AwsError> {
+        let out = self
+            .cloudtrail()
+            .await
+            .describe_trails()
+            .include_shadow_trails(false)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTrails", "*", e))?;
+        Ok(out
+            .trail_list()
+            .iter()
+            .filter_map(|t| t.name().map(str::to_owned))
+            .collect())
+    }
+
     pub async fn start_logging(&self, name: &str) -> Result<(), AwsError> {
         self.cloudtrail()
             .await

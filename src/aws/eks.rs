@@ -194,9 +194,8 @@ pub struct NodegroupRole {
 }
 
 impl Aws {
-    /// Every managed node group of every cluster in the region, with its node role. Costs one
-    /// call per cluster and per node group, so callers ask only when cheaper signs failed.
-    pub async fn nodegroup_roles(&self) -> Result<Vec<NodegroupRole>, AwsError> {
+    /// The names of every cluster in the region, every page.
+    pub async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
         let eks = self.eks().await;
         let mut clusters = Vec::new();
         let mut token = None;
@@ -210,9 +209,16 @@ impl Aws {
             clusters.extend(out.clusters().iter().cloned());
             token = out.next_token().map(str::to_owned);
             if token.is_none() {
-                break;
+                return Ok(clusters);
             }
         }
+    }
+
+    /// Every managed node group of every cluster in the region, with its node role. Costs one
+    /// call per cluster and per node group, so callers ask only when cheaper signs failed.
+    pub async fn nodegroup_roles(&self) -> Result<Vec<NodegroupRole>, AwsError> {
+        let eks = self.eks().await;
+        let clusters = self.list_clusters().await?;
         let mut roles = Vec::new();
         for cluster in clusters {
             let mut names = Vec::new();

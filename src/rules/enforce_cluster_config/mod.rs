@@ -120,6 +120,44 @@ pub async fn outcomes(
         .map(|run| run.outcomes)
 }
 
+/// The sweep's scan: every cluster of the region judged as if it had just been created,
+/// remediated or reported per `settings` like an event's. A busy cluster is reported by the
+/// outcomes made so far and left to the next sweep (no retry queue for a sweep).
+pub async fn scan(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let settings = Settings {
+        retry_queue_url: None,
+        dead_letter_queue_url: None,
+        ..settings.clone()
+    };
+    let mut outcomes = Vec::new();
+    for cluster in aws.list_clusters().await? {
+        let trigger = Trigger {
+            kind: event::Kind::Create,
+            cluster: cluster.clone(),
+            asked: event::Asked::default(),
+        };
+        let mut job = Job {
+            aws,
+            settings: &settings,
+            origin: origin.clone(),
+            event: Value::Null,
+            progress: Progress::first(),
+        };
+        match job.run(&trigger).await {
+            Ok(run) => outcomes.extend(run.outcomes),
+            Err((partial, error)) => {
+                warn!(%cluster, %error, "cluster left to the next sweep");
+                outcomes.extend(partial);
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
 fn summary(run: Run) -> Summary {
     Summary {
         deferred: run.deferred,

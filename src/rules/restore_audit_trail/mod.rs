@@ -154,18 +154,20 @@ async fn decide(
                 }
                 Err(e) => return Err(e),
             };
-            let finding = format!(
-                "GuardDuty EKS protection switched off: {}",
-                detect::describe(off)
-            );
             let restore = detect::restore(off, &now);
             if restore.is_empty() {
-                return Ok(Decision::Report(make(
-                    resource,
-                    Status::Resolved,
-                    format!("{finding}; already back on"),
-                )));
+                let finding = format!(
+                    "GuardDuty EKS protection switched off: {}; already back on",
+                    detect::describe(off)
+                );
+                return Ok(Decision::Report(make(resource, Status::Resolved, finding)));
             }
+            // What is off now and will be switched on: for an event, what it switched off
+            // that is still off; for the sweep, everything watched that is off.
+            let finding = format!(
+                "GuardDuty EKS protection switched off: {}",
+                detect::describe(&restore)
+            );
             let change = Change::RestoreDetector {
                 detector: detector.clone(),
                 restore,
@@ -328,6 +330,77 @@ async fn decide(
             ));
             Ok(Decision::Report(o))
         }
+    }
+}
+
+/// The sweep's scan: every detector with EKS protection off is treated as if it had just
+/// been switched off, every trail not logging as if it had just been stopped; a region with
+/// no detector, or an account view with no trail at all, is an alert.
+pub async fn scan(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let mut decisions = Vec::new();
+    let detectors = aws.list_detectors().await?;
+    if detectors.is_empty() {
+        let mut o = Outcome {
+            rule: RULE.name,
+            status: Status::Alert,
+            resource: detector_ref(origin, "none"),
+            finding: "no GuardDuty detector in this region: no threat detection for EKS".into(),
+            actions: Vec::new(),
+            undo: None,
+            note: None,
+            origin: origin.clone(),
+        };
+        o.note = Some("create one with EKS audit-log and runtime monitoring (aws guardduty create-detector --enable --features ...)".into());
+        decisions.push(Decision::Report(o));
+    }
+    for detector in detectors {
+        let off = everything_watched();
+        let trigger = Trigger::DetectorUpdated { detector, off };
+        decisions.push(decide(aws, settings, origin, &trigger).await?);
+    }
+    let trails = aws.list_trail_names().await?;
+    if trails.is_empty() {
+        decisions.push(Decision::Report(Outcome {
+            rule: RULE.name,
+            status: Status::Alert,
+            resource: trail_ref(origin, "none", None),
+            finding: "no CloudTrail trail: API calls are not recorded, and EventBridge gets no API-call events".into(),
+            actions: Vec::new(),
+            undo: None,
+            note: Some("deploy with CreateTrail=true, or create a multi-region trail".into()),
+            origin: origin.clone(),
+        }));
+    }
+    for trail in trails {
+        decisions.push(decide(aws, settings, origin, &Trigger::LoggingStopped { trail }).await?);
+    }
+    let mut outcomes = Vec::new();
+    for decision in decisions {
+        let (made, error) = act(aws, settings, decision).await;
+        if let Some(error) = error {
+            tracing::warn!(%error, "left to the next sweep");
+        }
+        outcomes.extend(made);
+    }
+    Ok(outcomes)
+}
+
+/// What the sweep holds every detector to: enabled, with EKS audit-log monitoring on.
+/// Runtime monitoring is switched back on when an event switches it off, but the sweep does
+/// not turn it on where it never was: it is a paid agent an account opts into.
+fn everything_watched() -> crate::domain::audit::DetectorRestore {
+    crate::domain::audit::DetectorRestore {
+        enable: true,
+        features: vec![crate::domain::audit::FeatureRestore {
+            name: "EKS_AUDIT_LOGS".to_owned(),
+            whole: true,
+            additional: Vec::new(),
+        }],
+        kubernetes_audit_logs: false,
     }
 }
 

@@ -292,7 +292,7 @@ fn candidate_groups(trigger: &Trigger, observed: &Observed) -> Vec<SecurityGroup
     match trigger {
         Trigger::Authorize { group, .. } | Trigger::Modify { group, .. } => vec![group.clone()],
         Trigger::Attack { groups, .. } => groups.clone(),
-        Trigger::RemoteAccess { .. } => observed
+        Trigger::RemoteAccess { .. } | Trigger::Sweep => observed
             .groups
             .iter()
             .filter_map(|g| SecurityGroupId::parse(&g.id))

@@ -47,6 +47,8 @@ pub enum Trigger {
         ports: Vec<u16>,
         instance_tags: Tags,
     },
+    /// The sweep: every group observed, with every world-open rule it has now.
+    Sweep,
 }
 
 /// Who made an API call, as far as recognising Kubernetes controllers goes.
@@ -481,6 +483,7 @@ mod tests {
                 let groups: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
                 format!("attack {kind} on {} ports {ports:?}", groups.join(","))
             }
+            Some(Trigger::Sweep) => "sweep".to_owned(),
         };
         assert_eq!(got, expected, "{file}");
     }

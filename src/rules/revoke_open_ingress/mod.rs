@@ -97,7 +97,7 @@ pub async fn outcomes(
             Incoming::ApiCall(call) => Some(Caller::of(call)),
             _ => None,
         };
-        let observed = observe(aws, &trigger).await?;
+        let observed = observe(aws, settings, &trigger).await?;
         let verdicts = detect::decide(&trigger, &observed, settings, caller.as_ref());
         let (outcomes, errors) = act(aws, settings, &origin, verdicts).await;
         runtime::deliver(aws, settings, &outcomes).await;
@@ -119,8 +119,9 @@ pub async fn outcomes(
 /// Reads what the trigger needs, with as few calls as it can: when the event lists the new
 /// rules with their ids, one `DescribeSecurityGroups` (tags, scope, and whether the rules
 /// still stand) is enough.
-async fn observe(aws: &Aws, trigger: &Trigger) -> Result<Observed, AwsError> {
+async fn observe(aws: &Aws, settings: &Settings, trigger: &Trigger) -> Result<Observed, AwsError> {
     let (groups, with_rule_ids) = match trigger {
+        Trigger::Sweep => return sweep_observe(aws, settings).await,
         Trigger::Authorize { group, rules } | Trigger::Modify { group, rules } => {
             let ids_known = !rules.is_empty() && rules.iter().all(|r| r.id.is_some());
             (vec![group.clone()], !ids_known)
@@ -149,6 +150,50 @@ async fn observe(aws: &Aws, trigger: &Trigger) -> Result<Observed, AwsError> {
         groups: states,
         rules,
     })
+}
+
+/// How many group ids one `DescribeSecurityGroupRules` filter takes.
+const GROUPS_PER_RULES_CALL: usize = 200;
+
+/// Every group of the region (paginated), and the rules with ids of those that have a
+/// world-open rule now: one `DescribeSecurityGroups` page per 1000 groups, one
+/// `DescribeSecurityGroupRules` per 200 candidates.
+async fn sweep_observe(aws: &Aws, settings: &Settings) -> Result<Observed, AwsError> {
+    let groups: Vec<crate::domain::SecurityGroup> = aws
+        .find_security_groups(&[])
+        .await?
+        .into_iter()
+        .filter(|g| {
+            g.ingress
+                .iter()
+                .any(|r| detect::is_offending(r, &settings.allowed_ingress_ports))
+        })
+        .collect();
+    let ids: Vec<SecurityGroupId> = groups
+        .iter()
+        .filter_map(|g| SecurityGroupId::parse(&g.id))
+        .collect();
+    let mut rules = Vec::new();
+    for chunk in ids.chunks(GROUPS_PER_RULES_CALL) {
+        rules.extend(aws.describe_ingress_rules(chunk).await?);
+    }
+    Ok(Observed {
+        groups,
+        rules: Some(rules),
+    })
+}
+
+/// The sweep's scan: every security group of the region judged as if it had just been
+/// opened, remediated or reported per `settings` like an event's.
+pub async fn scan(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let observed = observe(aws, settings, &Trigger::Sweep).await?;
+    let verdicts = detect::decide(&Trigger::Sweep, &observed, settings, None);
+    let (outcomes, _errors) = act(aws, settings, origin, verdicts).await;
+    Ok(outcomes)
 }
 
 /// Finds the remote-access group of a new node group, waiting (bounded) for EKS to make it.

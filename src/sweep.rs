@@ -1,0 +1,155 @@
+//! The sweep: every rule's scan of current state, for what already existed before the
+//! functions were deployed or what an event missed (CloudTrail delivery to EventBridge is
+//! best effort). A scan differs from an event only in where the candidates come from: each
+//! rule's `scan` reuses its own detection and remediation, and so its mode, guards and alerts.
+//!
+//! Rules without a scan yet: `detach-node-policy` (node roles) and `notify-eks-finding`
+//! (findings are events by nature).
+
+use serde::Serialize;
+
+use crate::aws::Aws;
+use crate::outcome::{EventRef, Origin, Outcome, Status};
+use crate::rules::{enforce_cluster_config, restore_audit_trail, revoke_open_ingress};
+use crate::settings::Settings;
+
+/// The rules that have a scan, in the order they run.
+pub const SCANNED: &[&str] = &[
+    revoke_open_ingress::RULE.name,
+    enforce_cluster_config::RULE.name,
+    restore_audit_trail::RULE.name,
+];
+
+/// What a sweep found and did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every outcome except `resolved` (safe resources are not news).
+    pub outcomes: Vec<Outcome>,
+    /// Rules whose scan could not finish, with why; the other rules' results still count.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    /// Whether anything unsafe remains or was found: what makes `eks-remediator scan` exit 1.
+    pub fn has_violations(&self) -> bool {
+        self.outcomes.iter().any(|o| {
+            matches!(
+                o.status,
+                Status::WouldRemediate | Status::Alert | Status::Failed | Status::Remediated
+            )
+        })
+    }
+}
+
+/// One row of `scan --json`.
+#[derive(Debug, Serialize)]
+pub struct Row<'a> {
+    pub rule: &'static str,
+    pub status: Status,
+    pub resource: &'a crate::outcome::ResourceRef,
+    pub finding: &'a str,
+    pub actions: &'a [String],
+}
+
+impl Report {
+    pub fn rows(&self) -> Vec<Row<'_>> {
+        self.outcomes
+            .iter()
+            .map(|o| Row {
+                rule: o.rule,
+                status: o.status,
+                resource: &o.resource,
+                finding: &o.finding,
+                actions: &o.actions,
+            })
+            .collect()
+    }
+}
+
+/// The origin of a sweep's outcomes: no actor, an event named `Sweep`.
+pub fn origin(account: &str, region: &str, id: &str, time: &str) -> Origin {
+    Origin {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        actor: None,
+        event: EventRef {
+            source: "eks-remediator".to_owned(),
+            name: "Sweep".to_owned(),
+            id: id.to_owned(),
+            time: time.to_owned(),
+        },
+    }
+}
+
+/// Runs every scan, telling `progress` which rule starts. Remediates or reports per
+/// `settings` (the CLI passes alert-only settings); alerts are the caller's to send.
+pub async fn run(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    progress: impl Fn(&str),
+) -> Report {
+    let mut report = Report::default();
+    for &rule in SCANNED {
+        progress(rule);
+        let result = match rule {
+            r if r == revoke_open_ingress::RULE.name => {
+                revoke_open_ingress::scan(aws, settings, origin).await
+            }
+            r if r == enforce_cluster_config::RULE.name => {
+                enforce_cluster_config::scan(aws, settings, origin).await
+            }
+            _ => restore_audit_trail::scan(aws, settings, origin).await,
+        };
+        match result {
+            Ok(outcomes) => report.outcomes.extend(
+                outcomes
+                    .into_iter()
+                    .filter(|o| o.status != Status::Resolved),
+            ),
+            Err(error) => report.errors.push((rule, error.to_string())),
+        }
+    }
+    report
+}
+
+/// A readable table: status, rule, resource, finding.
+pub fn table(report: &Report) -> String {
+    let mut rows: Vec<[String; 4]> = vec![[
+        "STATUS".into(),
+        "RULE".into(),
+        "RESOURCE".into(),
+        "FINDING".into(),
+    ]];
+    for o in &report.outcomes {
+        rows.push([
+            o.status.as_str().to_owned(),
+            o.rule.to_owned(),
+            format!("{} {}", o.resource.kind, o.resource.id),
+            o.finding.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for r in &rows {
+        text.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        ));
+    }
+    if report.outcomes.is_empty() {
+        text.push_str("no violations found\n");
+    }
+    for (rule, error) in &report.errors {
+        text.push_str(&format!("{rule}: scan failed: {error}\n"));
+    }
+    text
+}
