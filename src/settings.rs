@@ -48,6 +48,9 @@ pub const DEFAULT_RETRY_DELAY_SECONDS: u32 = 300;
 /// cluster (`CREATING` for 10 to 20 minutes) and a few updates of several minutes each.
 pub const DEFAULT_RETRY_MAX_ATTEMPTS: u32 = 36;
 
+/// Default number of violations above which a sweep sends one digest.
+pub const DEFAULT_SWEEP_DIGEST_OVER: u32 = 10;
+
 /// All settings of DESIGN.md, parsed and validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -73,6 +76,9 @@ pub struct Settings {
     pub retry_delay_seconds: u32,
     /// Attempts in all, the first one included.
     pub retry_max_attempts: u32,
+    /// A sweep that finds more violations than this sends one digest instead of one alert
+    /// each.
+    pub sweep_digest_over: u32,
     /// Whether to write EMF metric lines: only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` is
     /// set), so the CLI's output stays clean.
     pub emit_metrics: bool,
@@ -98,6 +104,7 @@ impl Default for Settings {
             dead_letter_queue_url: None,
             retry_delay_seconds: DEFAULT_RETRY_DELAY_SECONDS,
             retry_max_attempts: DEFAULT_RETRY_MAX_ATTEMPTS,
+            sweep_digest_over: DEFAULT_SWEEP_DIGEST_OVER,
             emit_metrics: false,
         }
     }
@@ -198,6 +205,10 @@ impl Settings {
             retry_max_attempts: match get("RETRY_MAX_ATTEMPTS") {
                 None => defaults.retry_max_attempts,
                 Some(v) => parse_number("RETRY_MAX_ATTEMPTS", &v, 1, 1000)?,
+            },
+            sweep_digest_over: match get("SWEEP_DIGEST_OVER") {
+                None => defaults.sweep_digest_over,
+                Some(v) => parse_number("SWEEP_DIGEST_OVER", &v, 0, 10_000)?,
             },
             emit_metrics: get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         })

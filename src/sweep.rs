@@ -6,11 +6,16 @@
 //! Rules without a scan yet: `detach-node-policy` (node roles) and `notify-eks-finding`
 //! (findings are events by nature).
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
+use serde_json::Value;
+use tracing::info;
 
 use crate::aws::Aws;
-use crate::outcome::{EventRef, Origin, Outcome, Status};
+use crate::error::{EventError, HandlerError};
+use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::{enforce_cluster_config, restore_audit_trail, revoke_open_ingress};
+use crate::runtime;
 use crate::settings::Settings;
 
 /// The rules that have a scan, in the order they run.
@@ -152,4 +157,75 @@ pub fn table(report: &Report) -> String {
         text.push_str(&format!("{rule}: scan failed: {error}\n"));
     }
     text
+}
+
+/// The `sweep` function's entry point: an EventBridge scheduled event runs every scan in the
+/// function's mode, then sends one alert per violation, or one digest when there are more
+/// than `SWEEP_DIGEST_OVER`.
+pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
+    let envelope: EventBridgeEvent<Value> =
+        serde_json::from_value(event).map_err(EventError::Envelope)?;
+    let origin = origin(
+        envelope.account.as_deref().unwrap_or_default(),
+        envelope.region.as_deref().unwrap_or_default(),
+        envelope.id.as_deref().unwrap_or_default(),
+        &envelope.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    );
+    let report = run(aws, settings, &origin, |rule| info!(rule, "scanning")).await;
+    for (rule, error) in &report.errors {
+        tracing::warn!(rule, %error, "scan failed; the other rules' results still count");
+    }
+    let alerted: Vec<&Outcome> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status.is_alerted())
+        .collect();
+    if alerted.len() > settings.sweep_digest_over as usize {
+        let digest = digest(&report, &origin);
+        let quiet = Settings {
+            alert_topic_arn: None,
+            ..settings.clone()
+        };
+        runtime::deliver(aws, &quiet, &report.outcomes).await;
+        runtime::deliver(aws, settings, std::slice::from_ref(&digest)).await;
+    } else {
+        runtime::deliver(aws, settings, &report.outcomes).await;
+    }
+    Ok(Summary::of(&report.outcomes))
+}
+
+/// One alert for many violations: a line each, status first.
+pub fn digest(report: &Report, origin: &Origin) -> Outcome {
+    let lines: Vec<String> = report
+        .outcomes
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} {} {}: {}",
+                o.status.as_str(),
+                o.rule,
+                o.resource.kind,
+                o.resource.id,
+                o.finding
+            )
+        })
+        .collect();
+    Outcome {
+        rule: "sweep",
+        status: Status::Alert,
+        resource: ResourceRef {
+            kind: "account",
+            id: origin.account.clone(),
+            arn: None,
+        },
+        finding: format!("the sweep found {} violation(s)", lines.len()),
+        actions: report
+            .outcomes
+            .iter()
+            .flat_map(|o| o.actions.clone())
+            .collect(),
+        undo: None,
+        note: Some(lines.join("\n")),
+        origin: origin.clone(),
+    }
 }

@@ -318,3 +318,54 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
     .await;
     assert_eq!(still.outcomes.len(), 4);
 }
+
+#[tokio::test]
+async fn the_sweep_function_alerts_each_violation_or_one_digest() {
+    let region = "ap-northeast-3";
+    let aws = Aws::with_config(support::sdk_config_in(region).await);
+    let _seeded = seed(&aws).await;
+    let w = support::World::new().await;
+    let scheduled = serde_json::json!({"version": "0", "id": "sweep-run-1",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-11-28T06:00:00Z", "region": region,
+        "resources": ["arn:aws:events:ap-northeast-3:123456789012:rule/sweep"], "detail": {}});
+    // The alert topic lives in us-east-1; the sweep publishes there from its own client.
+    let digest_settings = Settings {
+        sweep_digest_over: 2,
+        ..w.settings()
+    };
+    let publisher = Aws::with_config(support::sdk_config_in(region).await);
+    let summary = sweep::handle(
+        &publisher,
+        &Settings {
+            mode: Mode::AlertOnly,
+            ..digest_settings
+        },
+        scheduled.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&summary).unwrap()["outcomes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(
+        sweep::handle(&aws, &Settings::default(), serde_json::json!([1]))
+            .await
+            .is_err()
+    );
+    let report = sweep::run(
+        &aws,
+        &Settings::default(),
+        &sweep::origin("1", region, "t", ""),
+        |_| (),
+    )
+    .await;
+    let digest = sweep::digest(&report, &sweep::origin("123456789012", region, "t", ""));
+    assert_eq!(digest.finding, "the sweep found 4 violation(s)");
+    assert_eq!(digest.note.as_deref().unwrap().lines().count(), 4);
+    assert_eq!(digest.resource.kind, "account");
+}
