@@ -71,11 +71,25 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>
 
 /// A boolean that may be logged as `"true"`, as `sessionCredentialFromConsole` is.
 pub fn opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::Bool(b) => Some(b),
+    Ok(bool_of(Some(&Value::deserialize(deserializer)?)))
+}
+
+/// [`opt_bool`] for a value already in hand, e.g. a field read by JSON pointer.
+pub fn bool_of(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
-    })
+    }
+}
+
+/// The elements of a value that should be a list, read as [`list_from_value`] reads them
+/// (`{}`, `{"items": [...]}` and a lone element all count); absent or unreadable: none.
+pub fn values(value: Option<&Value>) -> Vec<Value> {
+    value
+        .cloned()
+        .and_then(|v| list_from_value::<Value>(v).ok())
+        .unwrap_or_default()
 }
 
 /// An object that may be `null`, `{}` or absent; anything that is not an object is treated as

@@ -170,11 +170,9 @@ pub fn trigger(incoming: &Incoming) -> Result<Option<Trigger>, EventError> {
     // A customer-managed key for secrets: `provider.keyArn`, with `resources: ["secrets"]`.
     let secrets_encrypted = request.encryption_config.iter().any(|c| {
         let key = c.pointer("/provider/keyArn").and_then(Value::as_str);
-        let secrets = c
-            .get("resources")
-            .cloned()
-            .and_then(|r| lenient::list_from_value::<Value>(r).ok())
-            .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("secrets")));
+        let secrets = lenient::values(c.get("resources"))
+            .iter()
+            .any(|x| x.as_str() == Some("secrets"));
         key.is_some_and(|k| !k.is_empty()) || secrets
     });
     Ok(Some(Trigger {

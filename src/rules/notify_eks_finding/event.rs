@@ -72,7 +72,7 @@ fn read(finding: &Finding) -> EksFinding {
     let workload = format!("{k8s}/kubernetesWorkloadDetails");
     let call = "/service/action/kubernetesApiCallAction";
     let org = |field: &str| at(&format!("{call}/remoteIpDetails/organization/{field}"));
-    let images = list(raw.pointer(&format!("{workload}/containers")))
+    let images = lenient::values(raw.pointer(&format!("{workload}/containers")))
         .iter()
         .filter_map(|c| text(c.get("image")))
         .collect();
@@ -115,18 +115,18 @@ fn read(finding: &Finding) -> EksFinding {
         }),
         images,
         user: at(&format!("{k8s}/kubernetesUserDetails/username")),
-        groups: list(raw.pointer(&format!("{k8s}/kubernetesUserDetails/groups")))
+        groups: lenient::values(raw.pointer(&format!("{k8s}/kubernetesUserDetails/groups")))
             .iter()
             .filter_map(|g| text(Some(g)))
             .collect(),
         remote_ip: at(&format!("{call}/remoteIpDetails/ipAddressV4"))
             .or_else(|| {
-                list(raw.pointer(&format!("{call}/sourceIps")))
+                lenient::values(raw.pointer(&format!("{call}/sourceIps")))
                     .first()
                     .and_then(|ip| text(Some(ip)))
             })
             .or_else(|| {
-                list(raw.pointer(&format!("{call}/sourceIPs")))
+                lenient::values(raw.pointer(&format!("{call}/sourceIPs")))
                     .first()
                     .and_then(|ip| text(Some(ip)))
             }),
@@ -143,13 +143,6 @@ fn text(value: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-fn list(value: Option<&Value>) -> Vec<Value> {
-    value
-        .cloned()
-        .and_then(|v| lenient::list_from_value::<Value>(v).ok())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

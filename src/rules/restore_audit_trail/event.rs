@@ -96,13 +96,13 @@ pub fn trigger(incoming: &Incoming) -> Result<Option<Trigger>, EventError> {
         },
         _ => {
             let mut narrowed = Vec::new();
-            if flag(request.get("isMultiRegionTrail")) == Some(false) {
+            if lenient::bool_of(request.get("isMultiRegionTrail")) == Some(false) {
                 narrowed.push(
                     "isMultiRegionTrail=false: calls in other regions are no longer recorded"
                         .to_owned(),
                 );
             }
-            if flag(request.get("includeGlobalServiceEvents")) == Some(false) {
+            if lenient::bool_of(request.get("includeGlobalServiceEvents")) == Some(false) {
                 narrowed.push(
                     "includeGlobalServiceEvents=false: IAM and other global calls are no longer recorded"
                         .to_owned(),
@@ -115,13 +115,13 @@ pub fn trigger(incoming: &Incoming) -> Result<Option<Trigger>, EventError> {
 
 /// What an `UpdateDetector` request switched off, among what this rule watches.
 fn turned_off(request: &Value) -> DetectorRestore {
-    let features = list(request.get("features"))
+    let features = lenient::values(request.get("features"))
         .iter()
         .filter_map(|f| {
             let name = text(f, "name")?;
             let watched = audit::watched(&name)?;
             let whole = status_off(f);
-            let additional: Vec<String> = list(f.get("additionalConfiguration"))
+            let additional: Vec<String> = lenient::values(f.get("additionalConfiguration"))
                 .iter()
                 .filter(|a| status_off(a))
                 .filter_map(|a| text(a, "name"))
@@ -135,26 +135,27 @@ fn turned_off(request: &Value) -> DetectorRestore {
         })
         .collect();
     DetectorRestore {
-        enable: flag(request.get("enable")) == Some(false),
+        enable: lenient::bool_of(request.get("enable")) == Some(false),
         features,
-        kubernetes_audit_logs: flag(request.pointer("/dataSources/kubernetes/auditLogs/enable"))
-            == Some(false),
+        kubernetes_audit_logs: lenient::bool_of(
+            request.pointer("/dataSources/kubernetes/auditLogs/enable"),
+        ) == Some(false),
     }
 }
 
 fn selectors(request: &Value) -> Selectors {
     Selectors {
-        basic: list(request.get("eventSelectors"))
+        basic: lenient::values(request.get("eventSelectors"))
             .iter()
             .map(|s| BasicSelector {
                 read_write_type: text(s, "readWriteType"),
-                include_management_events: flag(s.get("includeManagementEvents")),
+                include_management_events: lenient::bool_of(s.get("includeManagementEvents")),
             })
             .collect(),
-        advanced: list(request.get("advancedEventSelectors"))
+        advanced: lenient::values(request.get("advancedEventSelectors"))
             .iter()
             .map(|s| {
-                list(s.get("fieldSelectors"))
+                lenient::values(s.get("fieldSelectors"))
                     .iter()
                     .filter_map(|f| {
                         Some(FieldSelector {
@@ -173,15 +174,8 @@ fn status_off(value: &Value) -> bool {
     text(value, "status").is_some_and(|s| s.eq_ignore_ascii_case("DISABLED"))
 }
 
-fn list(value: Option<&Value>) -> Vec<Value> {
-    value
-        .cloned()
-        .and_then(|v| lenient::list_from_value::<Value>(v).ok())
-        .unwrap_or_default()
-}
-
 fn strings(value: Option<&Value>) -> Vec<String> {
-    list(value)
+    lenient::values(value)
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
@@ -193,14 +187,6 @@ fn text(value: &Value, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-}
-
-fn flag(value: Option<&Value>) -> Option<bool> {
-    match value? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 fn bad(reason: String) -> EventError {
