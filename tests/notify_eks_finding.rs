@@ -13,10 +13,7 @@ use support::{event, reference_event, World};
 const RULE: &str = "notify-eks-finding";
 
 async fn run(w: &World, settings: &Settings, event: Value) -> Value {
-    let summary = support::granted(&RULE_INFO, handle(&w.aws, settings, event))
-        .await
-        .expect("handler succeeds");
-    serde_json::to_value(summary).unwrap()
+    support::summary(&RULE_INFO, handle(&w.aws, settings, event)).await
 }
 
 fn sample(file: &str) -> Value {

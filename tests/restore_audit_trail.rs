@@ -30,10 +30,7 @@ const DETECTOR: &str = "0123456789abcdef0123456789abcdef";
 const TRAIL: &str = "example-trail";
 
 async fn run(aws: &Aws, settings: &Settings, event: Value) -> Value {
-    let summary = support::granted(&RULE_INFO, handle(aws, settings, event))
-        .await
-        .expect("handler succeeds");
-    serde_json::to_value(summary).unwrap()
+    support::summary(&RULE_INFO, handle(aws, settings, event)).await
 }
 
 fn statuses(summary: &Value) -> Vec<String> {

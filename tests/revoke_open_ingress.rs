@@ -31,10 +31,7 @@ async fn rdp_opened(w: &World, sg: &str) -> (String, Value) {
 }
 
 async fn run(world: &World, settings: &eks_remediator::settings::Settings, event: Value) -> Value {
-    let summary = support::granted(&RULE_INFO, handle(&world.aws, settings, event))
-        .await
-        .expect("handler succeeds");
-    serde_json::to_value(summary).unwrap()
+    support::summary(&RULE_INFO, handle(&world.aws, settings, event)).await
 }
 
 #[tokio::test]

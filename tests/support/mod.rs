@@ -462,3 +462,15 @@ pub async fn granted<F: std::future::Future>(
     }
     output
 }
+
+/// One successful handler call for `rule` through [`granted`], as the JSON summary Lambda
+/// would get.
+pub async fn summary<F>(rule: &eks_remediator::rules::RuleInfo, work: F) -> Value
+where
+    F: std::future::Future<
+        Output = Result<eks_remediator::outcome::Summary, eks_remediator::error::HandlerError>,
+    >,
+{
+    let summary = granted(rule, work).await.expect("handler succeeds");
+    serde_json::to_value(summary).expect("a summary is JSON")
+}
