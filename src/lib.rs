@@ -8,6 +8,7 @@
 
 pub mod alert;
 pub mod aws;
+pub mod bounded;
 pub mod catalog;
 pub mod cli;
 pub mod domain;

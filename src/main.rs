@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use eks_remediator::aws::{config_loader, Aws};
+use eks_remediator::aws::{config_loader, scan_retries, Aws};
 use eks_remediator::cli;
 use eks_remediator::settings::Settings;
 use eks_remediator::sweep;
@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
         }
     };
     let mut loader = config_loader();
+    if matches!(args.command, cli::Command::Scan { .. }) {
+        loader = loader.retry_config(scan_retries());
+    }
     if let Some(region) = args.region {
         loader = loader.region(aws_config::Region::new(region));
     }
@@ -43,7 +46,12 @@ async fn main() -> ExitCode {
 
 /// `scan`: progress on stderr, the report on stdout, exit 1 when anything was found.
 async fn scan(aws: &Aws, settings: &Settings, region: &str, json: bool) -> ExitCode {
-    let origin = sweep::origin("", region, "cli-scan", "");
+    // The account only labels the report (ARNs); a scan without it still runs.
+    let account = aws.account_id().await.unwrap_or_else(|e| {
+        eprintln!("eks-remediator: account unknown: {e}");
+        String::new()
+    });
+    let origin = sweep::origin(&account, region, "cli-scan", "");
     let report = sweep::run(aws, settings, &origin, |rule| eprintln!("scanning: {rule}")).await;
     if json {
         match serde_json::to_string_pretty(&report.rows()) {

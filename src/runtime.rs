@@ -58,14 +58,19 @@ pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
         if settings.emit_metrics {
             metrics::emit(outcome);
         }
-        if !outcome.status.is_alerted() {
-            continue;
+        if outcome.status.is_alerted() {
+            send_alert(aws, settings, outcome).await;
         }
-        let Some(topic) = settings.alert_topic_arn.as_deref() else {
-            continue;
-        };
-        if let Err(error) = aws.publish_alert(topic, &alert::render(outcome)).await {
-            warn!(%error, resource = %outcome.resource.id, "alert not sent");
-        }
+    }
+}
+
+/// Publishes one outcome's alert to `ALERT_TOPIC_ARN`, if set. A failure is logged, never
+/// returned: an alert that cannot be sent must not undo or block a remediation.
+pub async fn send_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) {
+    let Some(topic) = settings.alert_topic_arn.as_deref() else {
+        return;
+    };
+    if let Err(error) = aws.publish_alert(topic, &alert::render(outcome)).await {
+        warn!(%error, resource = %outcome.resource.id, "alert not sent");
     }
 }

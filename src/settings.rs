@@ -79,6 +79,10 @@ pub struct Settings {
     /// A sweep that finds more violations than this sends one digest instead of one alert
     /// each.
     pub sweep_digest_over: u32,
+    /// Whether the sweep reads IAM node roles. IAM is global while the sweep runs in every
+    /// region it is deployed to, so the template sets this only where IAM's events arrive
+    /// (`IamEvents`); one region's sweep then speaks for the account's roles.
+    pub sweep_iam: bool,
     /// Whether to write EMF metric lines: only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` is
     /// set), so the CLI's output stays clean.
     pub emit_metrics: bool,
@@ -105,6 +109,7 @@ impl Default for Settings {
             retry_delay_seconds: DEFAULT_RETRY_DELAY_SECONDS,
             retry_max_attempts: DEFAULT_RETRY_MAX_ATTEMPTS,
             sweep_digest_over: DEFAULT_SWEEP_DIGEST_OVER,
+            sweep_iam: true,
             emit_metrics: false,
         }
     }
@@ -209,6 +214,10 @@ impl Settings {
             sweep_digest_over: match get("SWEEP_DIGEST_OVER") {
                 None => defaults.sweep_digest_over,
                 Some(v) => parse_number("SWEEP_DIGEST_OVER", &v, 0, 10_000)?,
+            },
+            sweep_iam: match get("SWEEP_IAM") {
+                None => defaults.sweep_iam,
+                Some(v) => parse_bool("SWEEP_IAM", &v)?,
             },
             emit_metrics: get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         })
@@ -396,6 +405,7 @@ mod tests {
             ("RETRY_DELAY_SECONDS", "901"),
             ("RETRY_MAX_ATTEMPTS", "0"),
             ("REVOKE_EXFILTRATED_SESSIONS", "yes"),
+            ("SWEEP_IAM", "1"),
             ("RECREATE_DETECTOR", "1"),
             ("MIN_SEVERITY", "eleven"),
             ("MIN_SEVERITY", "11"),

@@ -3,8 +3,7 @@
 //! best effort). A scan differs from an event only in where the candidates come from: each
 //! rule's `scan` reuses its own detection and remediation, and so its mode, guards and alerts.
 //!
-//! Rules without a scan yet: `detach-node-policy` (node roles) and `notify-eks-finding`
-//! (findings are events by nature).
+//! `notify-eks-finding` has no scan: findings are events by nature.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -14,7 +13,9 @@ use tracing::info;
 use crate::aws::Aws;
 use crate::error::{EventError, HandlerError};
 use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
-use crate::rules::{enforce_cluster_config, restore_audit_trail, revoke_open_ingress};
+use crate::rules::{
+    detach_node_policy, enforce_cluster_config, restore_audit_trail, revoke_open_ingress,
+};
 use crate::runtime;
 use crate::settings::Settings;
 
@@ -22,7 +23,44 @@ use crate::settings::Settings;
 pub const SCANNED: &[&str] = &[
     revoke_open_ingress::RULE.name,
     enforce_cluster_config::RULE.name,
+    detach_node_policy::RULE.name,
     restore_audit_trail::RULE.name,
+];
+
+/// Every AWS action the sweep calls: what the template's `SweepRole` grants (proved by
+/// `tests/catalog.rs`) and what its tests record (`tests/support::granted_as`). Reads of every
+/// resource kind, the scanned rules' fixes, and the alert.
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:RevokeSecurityGroupIngress",
+    "eks:ListClusters",
+    "eks:DescribeCluster",
+    "eks:UpdateClusterConfig",
+    "eks:AssociateEncryptionConfig",
+    // Only with KMS_KEY_ARN (a template condition): EKS uses the key on the caller's behalf.
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+    "eks:ListNodegroups",
+    "eks:DescribeNodegroup",
+    "iam:ListRoles",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRoleTags",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:DeleteRolePolicy",
+    "guardduty:ListDetectors",
+    "guardduty:GetDetector",
+    "guardduty:UpdateDetector",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrail",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:ListTags",
+    "cloudtrail:StartLogging",
+    "sns:Publish",
 ];
 
 /// What a sweep found and did.
@@ -37,7 +75,13 @@ pub struct Report {
 impl Report {
     /// Whether anything unsafe remains or was found: what makes `eks-remediator scan` exit 1.
     pub fn has_violations(&self) -> bool {
-        self.outcomes.iter().any(|o| {
+        self.violations().next().is_some()
+    }
+
+    /// The outcomes that are news: something unsafe was found (fixed or not). Exempt
+    /// resources are listed by a scan but not alerted by every sweep: someone chose them.
+    pub fn violations(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| {
             matches!(
                 o.status,
                 Status::WouldRemediate | Status::Alert | Status::Failed | Status::Remediated
@@ -103,6 +147,9 @@ pub async fn run(
             }
             r if r == enforce_cluster_config::RULE.name => {
                 enforce_cluster_config::scan(aws, settings, origin).await
+            }
+            r if r == detach_node_policy::RULE.name => {
+                detach_node_policy::scan(aws, settings, origin).await
             }
             _ => restore_audit_trail::scan(aws, settings, origin).await,
         };
@@ -175,21 +222,18 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
     for (rule, error) in &report.errors {
         tracing::warn!(rule, %error, "scan failed; the other rules' results still count");
     }
-    let alerted: Vec<&Outcome> = report
-        .outcomes
-        .iter()
-        .filter(|o| o.status.is_alerted())
-        .collect();
-    if alerted.len() > settings.sweep_digest_over as usize {
-        let digest = digest(&report, &origin);
-        let quiet = Settings {
-            alert_topic_arn: None,
-            ..settings.clone()
-        };
-        runtime::deliver(aws, &quiet, &report.outcomes).await;
-        runtime::deliver(aws, settings, std::slice::from_ref(&digest)).await;
+    // Every outcome is logged and counted; only violations are alerted, one each or a digest.
+    let quiet = Settings {
+        alert_topic_arn: None,
+        ..settings.clone()
+    };
+    runtime::deliver(aws, &quiet, &report.outcomes).await;
+    if report.violations().count() > settings.sweep_digest_over as usize {
+        runtime::send_alert(aws, settings, &digest(&report, &origin)).await;
     } else {
-        runtime::deliver(aws, settings, &report.outcomes).await;
+        for violation in report.violations() {
+            runtime::send_alert(aws, settings, violation).await;
+        }
     }
     Ok(Summary::of(&report.outcomes))
 }
@@ -197,8 +241,7 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
 /// One alert for many violations: a line each, status first.
 pub fn digest(report: &Report, origin: &Origin) -> Outcome {
     let lines: Vec<String> = report
-        .outcomes
-        .iter()
+        .violations()
         .map(|o| {
             format!(
                 "{} {} {} {}: {}",
@@ -220,8 +263,7 @@ pub fn digest(report: &Report, origin: &Origin) -> Outcome {
         },
         finding: format!("the sweep found {} violation(s)", lines.len()),
         actions: report
-            .outcomes
-            .iter()
+            .violations()
             .flat_map(|o| o.actions.clone())
             .collect(),
         undo: None,

@@ -40,6 +40,51 @@ fn resource<'a>(template: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Actions every function needs for its plumbing, not for its rule: the alert key, the
+/// dead-letter and retry queues, the SQS event source mapping, and Lambda's own trust.
+const PLUMBING: &[&str] = &[
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sts:AssumeRole",
+];
+
+/// The `service:Action` words of a template role, plumbing aside.
+fn granted<'a>(template: &'a str, role: &str) -> BTreeSet<&'a str> {
+    resource(template, role)
+        .iter()
+        .flat_map(|l| l.split([' ', '[', ']', ',']))
+        .filter(|w| {
+            let mut parts = w.split(':');
+            matches!((parts.next(), parts.next(), parts.next()), (Some(s), Some(a), None)
+                if !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && a.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        })
+        .filter(|a| !PLUMBING.contains(a))
+        .collect()
+}
+
+/// Declared actions, plumbing aside.
+fn actions(declared: &'static [&'static str]) -> BTreeSet<&'static str> {
+    declared
+        .iter()
+        .copied()
+        .filter(|a| !PLUMBING.contains(a))
+        .collect()
+}
+
+#[test]
+fn the_sweep_role_grants_exactly_the_sweeps_actions() {
+    let template = read("template.yaml");
+    assert_eq!(
+        granted(&template, "SweepRole"),
+        actions(eks_remediator::sweep::IAM_ACTIONS)
+    );
+}
+
 #[test]
 fn every_rule_has_a_thin_binary_named_after_it() {
     for rule in RULES {
@@ -68,17 +113,6 @@ fn every_rule_has_a_thin_binary_named_after_it() {
 #[test]
 fn every_rule_has_a_template_function_and_a_role_with_exactly_its_actions() {
     let template = read("template.yaml");
-    // Actions every function needs for its plumbing, not for its rule: the alert key, the
-    // dead-letter and retry queues, the SQS event source mapping, and Lambda's own trust.
-    let plumbing = BTreeSet::from([
-        "kms:GenerateDataKey",
-        "kms:Decrypt",
-        "sqs:SendMessage",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sts:AssumeRole",
-    ]);
     for rule in RULES {
         let function = resource(&template, &format!("{}Function", pascal(rule.name)));
         assert!(
@@ -88,27 +122,9 @@ fn every_rule_has_a_template_function_and_a_role_with_exactly_its_actions() {
             "{}",
             rule.name
         );
-        let role = resource(&template, &format!("{}Role", pascal(rule.name)));
-        let granted: BTreeSet<&str> = role
-            .iter()
-            .flat_map(|l| l.split([' ', '[', ']', ',']))
-            .filter(|w| {
-                let mut parts = w.split(':');
-                matches!((parts.next(), parts.next(), parts.next()), (Some(s), Some(a), None)
-                    if !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                        && a.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
-            })
-            .filter(|a| !plumbing.contains(a))
-            .collect();
-        let needed: BTreeSet<&str> = rule
-            .iam_actions
-            .iter()
-            .copied()
-            .filter(|a| !plumbing.contains(a))
-            .collect();
         assert_eq!(
-            granted,
-            needed,
+            granted(&template, &format!("{}Role", pascal(rule.name))),
+            actions(rule.iam_actions),
             "{}Role grants exactly the rule's actions",
             pascal(rule.name)
         );

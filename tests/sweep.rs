@@ -1,6 +1,9 @@
 //! Integration tests of the sweep and the CLI's `scan`: a region of moto's server seeded with
-//! one violation of each scanned kind next to a safe look-alike; the scan finds exactly the
+//! one violation of each scanned kind next to safe look-alikes; the scan finds exactly the
 //! violations, a remediating sweep fixes them, and a second scan finds nothing.
+//!
+//! Each test has an account of its own (moto's STS switches accounts), because IAM roles are
+//! global in an account and the node-role scan must see exactly the roles its test made.
 
 mod support;
 
@@ -11,12 +14,21 @@ use aws_sdk_eks::types::{
     EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest,
 };
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
+use aws_sdk_iam::types::Tag as RoleTag;
 use eks_remediator::aws::Aws;
-use eks_remediator::outcome::Status;
+use eks_remediator::outcome::{Origin, Status};
 use eks_remediator::settings::{Mode, Settings};
 use eks_remediator::sweep;
 use serde_json::Value;
+use support::proxy::{Canned, Fault, Proxy};
 use support::{bucket, unique};
+
+const WORKER: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
+const CNI: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const WILDCARD: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*:*","Resource":"*"}]}"#;
+const SCOPED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::example-bucket/*"}]}"#;
 
 /// Seeds `aws`'s region; returns the names of what is unsafe, by kind.
 struct Seeded {
@@ -24,6 +36,9 @@ struct Seeded {
     public_cluster: String,
     stopped_trail: String,
     detector: String,
+    admin_node_role: String,
+    inline_node_role: String,
+    exempt_node_role: String,
 }
 
 async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
@@ -134,6 +149,49 @@ async fn trail(aws: &Aws, logging: bool) -> String {
     name
 }
 
+/// A role `service` may assume, with these managed policies, tags and inline policy.
+async fn role(
+    aws: &Aws,
+    service: &str,
+    attached: &[&str],
+    tags: &[(&str, &str)],
+    inline: Option<&str>,
+) -> String {
+    let name = unique("sweep-role");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let iam = aws.iam().await;
+    let mut request = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust);
+    for (k, v) in tags {
+        request = request.tags(RoleTag::builder().key(*k).value(*v).build().unwrap());
+    }
+    request.send().await.unwrap();
+    for arn in attached {
+        iam.attach_role_policy()
+            .role_name(&name)
+            .policy_arn(*arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    if let Some(document) = inline {
+        iam.put_role_policy()
+            .role_name(&name)
+            .policy_name("extras")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+    }
+    name
+}
+
+const EC2: &str = "ec2.amazonaws.com";
+
 async fn seed(aws: &Aws) -> Seeded {
     let vpc = aws
         .ec2()
@@ -172,11 +230,24 @@ async fn seed(aws: &Aws) -> Seeded {
         .detector_id()
         .unwrap()
         .to_owned();
+    let admin_node_role = role(aws, EC2, &[WORKER, CNI, ADMIN], &[], None).await;
+    let mark = [("eks-remediator:node-role", "true")];
+    let inline_node_role = role(aws, EC2, &[], &mark, Some(WILDCARD)).await;
+    let exempt = [("eks-remediator:exempt", "true")];
+    let exempt_node_role = role(aws, EC2, &[WORKER, ADMIN], &exempt, None).await;
+    // Safe look-alikes: a node role with only the baseline and a scoped inline policy; admin
+    // roles no node runs with (Lambda's; EC2's without any sign of a node).
+    role(aws, EC2, &[WORKER, CNI], &[], Some(SCOPED)).await;
+    role(aws, "lambda.amazonaws.com", &[WORKER, ADMIN], &[], None).await;
+    role(aws, EC2, &[ADMIN], &[], Some(WILDCARD)).await;
     Seeded {
         open_group,
         public_cluster,
         stopped_trail,
         detector,
+        admin_node_role,
+        inline_node_role,
+        exempt_node_role,
     }
 }
 
@@ -219,49 +290,112 @@ fn expected(s: &Seeded, status: &str) -> Vec<(String, String, String)> {
             s.open_group.clone(),
             status.to_owned(),
         ),
+        (
+            "detach-node-policy".to_owned(),
+            s.admin_node_role.clone(),
+            status.to_owned(),
+        ),
+        (
+            "detach-node-policy".to_owned(),
+            s.inline_node_role.clone(),
+            status.to_owned(),
+        ),
+        (
+            "detach-node-policy".to_owned(),
+            s.exempt_node_role.clone(),
+            "exempt".to_owned(),
+        ),
     ];
     rows.sort();
     rows
 }
 
+/// One sweep run, its AWS calls recorded and checked against the sweep's role.
+async fn run(aws: &Aws, settings: &Settings, origin: &Origin) -> sweep::Report {
+    support::granted_as(
+        "sweep",
+        sweep::IAM_ACTIONS,
+        sweep::run(aws, settings, origin, |_| ()),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_scan_finds_exactly_the_violations_and_a_sweep_fixes_them() {
-    let aws = Aws::with_config(support::sdk_config_in("eu-north-1").await);
+    let (region, account) = ("eu-north-1", "100000000001");
+    let aws = Aws::with_config(support::sdk_config_in_account(region, account).await);
     let seeded = seed(&aws).await;
-    let origin = sweep::origin("123456789012", "eu-north-1", "test", "now");
+    let origin = sweep::origin(account, region, "test", "now");
     let read_only = Settings::default();
     assert_eq!(read_only.mode, Mode::AlertOnly);
 
-    let first = sweep::run(&aws, &read_only, &origin, |_| ()).await;
+    let first = run(&aws, &read_only, &origin).await;
     assert!(first.errors.is_empty(), "{:?}", first.errors);
     assert_eq!(found(&first), expected(&seeded, "would-remediate"));
     assert!(first.has_violations());
+    let admin = first
+        .outcomes
+        .iter()
+        .find(|o| o.resource.id == seeded.admin_node_role)
+        .unwrap();
+    assert!(
+        admin.finding.contains("AdministratorAccess"),
+        "{}",
+        admin.finding
+    );
+    assert_eq!(
+        admin.resource.arn.as_deref(),
+        Some(format!("arn:aws:iam::{account}:role/{}", seeded.admin_node_role).as_str())
+    );
 
     // Alert-only changed nothing: the same scan again finds the same.
-    let again = sweep::run(&aws, &read_only, &origin, |_| ()).await;
+    let again = run(&aws, &read_only, &origin).await;
     assert_eq!(found(&again), expected(&seeded, "would-remediate"));
 
     let remediate = Settings {
         mode: Mode::Remediate,
         ..Settings::default()
     };
-    let fixed = sweep::run(&aws, &remediate, &origin, |_| ()).await;
+    let fixed = run(&aws, &remediate, &origin).await;
     assert_eq!(found(&fixed), expected(&seeded, "remediated"));
-    assert!(fixed
-        .outcomes
-        .iter()
-        .all(|o| o.status == Status::Remediated));
 
-    let after = sweep::run(&aws, &read_only, &origin, |_| ()).await;
-    assert_eq!(found(&after), Vec::<(String, String, String)>::new());
+    // Exactly the unsafe policies went; the baseline and the exempt role's stayed.
+    let iam = aws.iam().await;
+    let mut kept = aws
+        .attached_role_policies(&seeded.admin_node_role)
+        .await
+        .unwrap();
+    kept.sort();
+    assert_eq!(kept, [WORKER, CNI]);
+    let mut kept = aws
+        .attached_role_policies(&seeded.exempt_node_role)
+        .await
+        .unwrap();
+    kept.sort();
+    assert_eq!(kept, [ADMIN, WORKER]);
+    let inline = iam
+        .list_role_policies()
+        .role_name(&seeded.inline_node_role)
+        .send()
+        .await
+        .unwrap();
+    assert!(inline.policy_names().is_empty());
+
+    let after = run(&aws, &read_only, &origin).await;
+    let exempt_only = vec![(
+        "detach-node-policy".to_owned(),
+        seeded.exempt_node_role.clone(),
+        "exempt".to_owned(),
+    )];
+    assert_eq!(found(&after), exempt_only);
     assert!(!after.has_violations());
-    assert!(sweep::table(&after).contains("no violations found"));
 }
 
 #[tokio::test]
 async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
-    let region = "ca-central-1";
-    let aws = Aws::with_config(support::sdk_config_in(region).await);
+    let (region, account) = ("ca-central-1", "100000000002");
+    let keys = support::assumed(account).await;
+    let aws = Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
     let run = |json: bool| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_eks-remediator"));
         command.arg("scan").args(["--region", region]);
@@ -270,8 +404,9 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
         }
         command
             .env("AWS_ENDPOINT_URL", support::moto_url())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ACCESS_KEY_ID", &keys.id)
+            .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
+            .env("AWS_SESSION_TOKEN", &keys.token)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("MODE", "remediate")
             .env_remove("ALERT_TOPIC_ARN")
@@ -287,85 +422,232 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
     assert_eq!(table.status.code(), Some(1));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.starts_with("STATUS"), "{text}");
-    assert!(
-        text.contains(&seeded.open_group) && text.contains(&seeded.public_cluster),
-        "{text}"
-    );
-    assert!(String::from_utf8_lossy(&table.stderr).contains("scanning: revoke-open-ingress"));
+    for name in [
+        &seeded.open_group,
+        &seeded.public_cluster,
+        &seeded.admin_node_role,
+    ] {
+        assert!(text.contains(name.as_str()), "{name} in {text}");
+    }
+    let progress = String::from_utf8_lossy(&table.stderr);
+    for rule in sweep::SCANNED {
+        assert!(
+            progress.contains(&format!("scanning: {rule}")),
+            "{progress}"
+        );
+    }
 
     let json = run(true);
     assert_eq!(json.status.code(), Some(1));
     let rows: Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows.len(), 7, "{rows:?}");
     for row in rows {
-        assert_eq!(
-            row["status"], "would-remediate",
-            "read-only whatever MODE says"
+        let status = row["status"].as_str().unwrap();
+        assert!(
+            status == "would-remediate" || status == "exempt",
+            "read-only whatever MODE says: {row}"
         );
         for key in ["rule", "resource", "finding", "actions"] {
             assert!(row.get(key).is_some(), "{key} in {row}");
         }
         assert!(row["resource"]["type"].is_string() && row["resource"]["id"].is_string());
     }
+    // The account comes from STS: the ARNs name it.
+    let role_row = rows
+        .iter()
+        .find(|r| r["resource"]["id"] == seeded.admin_node_role.as_str())
+        .unwrap();
+    assert_eq!(
+        role_row["resource"]["arn"],
+        format!("arn:aws:iam::{account}:role/{}", seeded.admin_node_role)
+    );
     // Read-only: the scan changed nothing.
     let still = sweep::run(
         &aws,
         &Settings::default(),
-        &sweep::origin("", region, "t", ""),
+        &sweep::origin(account, region, "t", ""),
         |_| (),
     )
     .await;
-    assert_eq!(still.outcomes.len(), 4);
+    assert_eq!(still.outcomes.len(), 7);
 }
 
 #[tokio::test]
 async fn the_sweep_function_alerts_each_violation_or_one_digest() {
-    let region = "ap-northeast-3";
-    let aws = Aws::with_config(support::sdk_config_in(region).await);
-    let _seeded = seed(&aws).await;
-    let w = support::World::new().await;
+    let (region, account) = ("ap-northeast-3", "100000000003");
+    let config = support::sdk_config_in_account(region, account).await;
+    let aws = Aws::with_config(config.clone());
+    let seeded = seed(&aws).await;
+    let w = support::World::in_account(config, region, account).await;
     let scheduled = serde_json::json!({"version": "0", "id": "sweep-run-1",
-        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": account,
         "time": "2026-11-28T06:00:00Z", "region": region,
-        "resources": ["arn:aws:events:ap-northeast-3:123456789012:rule/sweep"], "detail": {}});
-    // The alert topic lives in us-east-1; the sweep publishes there from its own client.
-    let digest_settings = Settings {
-        sweep_digest_over: 2,
+        "resources": [format!("arn:aws:events:{region}:{account}:rule/sweep")], "detail": {}});
+    let alert_only = Settings {
+        mode: Mode::AlertOnly,
         ..w.settings()
     };
-    let publisher = Aws::with_config(support::sdk_config_in(region).await);
-    let summary = sweep::handle(
-        &publisher,
-        &Settings {
-            mode: Mode::AlertOnly,
-            ..digest_settings
-        },
-        scheduled.clone(),
+
+    // Six violations, at most ten alerts: one alert each; the exempt role is not news.
+    let summary = support::granted_as(
+        "sweep",
+        sweep::IAM_ACTIONS,
+        sweep::handle(&aws, &alert_only, scheduled.clone()),
     )
     .await
     .unwrap();
-    assert_eq!(
-        serde_json::to_value(&summary).unwrap()["outcomes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
+    let outcomes = serde_json::to_value(&summary).unwrap()["outcomes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(outcomes, 7);
+    let alerts = w.alerts().await;
+    let mut alerted: Vec<String> = alerts
+        .iter()
+        .map(|a| a["resource"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    alerted.sort();
+    let mut violations: Vec<String> = expected(&seeded, "would-remediate")
+        .into_iter()
+        .filter(|(_, _, status)| status == "would-remediate")
+        .map(|(_, id, _)| id)
+        .collect();
+    violations.sort();
+    assert_eq!(alerted, violations);
+    assert!(alerts.iter().all(|a| a["status"] == "would-remediate"));
+
+    // Past SWEEP_DIGEST_OVER: one digest listing each violation.
+    let digest_settings = Settings {
+        sweep_digest_over: 2,
+        ..alert_only
+    };
+    sweep::handle(&aws, &digest_settings, scheduled.clone())
+        .await
+        .unwrap();
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["resource"]["type"], "account");
+    assert_eq!(alerts[0]["resource"]["id"], account);
+    let note = alerts[0]["note"].as_str().unwrap();
+    assert_eq!(note.lines().count(), 6, "{note}");
+    assert!(!note.contains(&seeded.exempt_node_role), "{note}");
+
     assert!(
         sweep::handle(&aws, &Settings::default(), serde_json::json!([1]))
             .await
             .is_err()
     );
-    let report = sweep::run(
-        &aws,
-        &Settings::default(),
-        &sweep::origin("1", region, "t", ""),
-        |_| (),
+}
+
+/// moto's answer to `DescribeSecurityGroups` for one group, as one page of a longer listing
+/// when `next` is given.
+async fn page_of(keys: &support::Keys, region: &str, group: &str, next: Option<&str>) -> Canned {
+    let body = support::query(
+        &keys.id,
+        region,
+        "ec2",
+        &format!("Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1={group}"),
     )
     .await;
-    let digest = sweep::digest(&report, &sweep::origin("123456789012", region, "t", ""));
-    assert_eq!(digest.finding, "the sweep found 4 violation(s)");
-    assert_eq!(digest.note.as_deref().unwrap().lines().count(), 4);
-    assert_eq!(digest.resource.kind, "account");
+    assert!(body.contains(group), "{body}");
+    let body = match next {
+        Some(token) => body.replace(
+            "</DescribeSecurityGroupsResponse>",
+            &format!("<nextToken>{token}</nextToken></DescribeSecurityGroupsResponse>"),
+        ),
+        None => body,
+    };
+    Canned {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+        body,
+    }
+}
+
+#[tokio::test]
+async fn scans_follow_every_page_of_roles_and_groups() {
+    let (region, account) = ("eu-west-3", "100000000004");
+    let keys = support::assumed(account).await;
+    let direct =
+        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    // More than one page of roles (IAM pages hold 100): most are EC2-trusted roles without
+    // any sign of a node; three node roles carry AdministratorAccess.
+    let mut unsafe_roles = Vec::new();
+    for i in 0..106 {
+        if i % 40 == 0 {
+            unsafe_roles.push(role(&direct, EC2, &[WORKER, ADMIN], &[], None).await);
+        } else {
+            role(&direct, EC2, &[], &[], None).await;
+        }
+    }
+    unsafe_roles.sort();
+    // Two open EKS groups, which the proxy serves as two pages of DescribeSecurityGroups.
+    // (moto ignores MaxResults and answers every group at once; AWS pages by 1000.)
+    let vpc = direct
+        .ec2()
+        .await
+        .create_vpc()
+        .cidr_block("10.8.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let first = group(&direct, &vpc, true, "0.0.0.0/0").await;
+    let second = group(&direct, &vpc, true, "0.0.0.0/0").await;
+    let proxy = Proxy::start(support::moto_url()).await;
+    proxy.inject(Fault {
+        path_suffix: "/".into(),
+        body_contains: Some("NextToken=page-2".into()),
+        times: 1,
+        answer: page_of(&keys, region, &second, None).await,
+    });
+    proxy.inject(Fault {
+        path_suffix: "/".into(),
+        body_contains: Some("Action=DescribeSecurityGroups".into()),
+        times: 1,
+        answer: page_of(&keys, region, &first, Some("page-2")).await,
+    });
+    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, &keys).await);
+    let report = run(
+        &aws,
+        &Settings::default(),
+        &sweep::origin(account, region, "t", ""),
+    )
+    .await;
+
+    let listed = proxy.requests("/");
+    let bodies = |action: &str| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|r| r.body.contains(&format!("Action={action}&")))
+            .map(|r| r.body.clone())
+            .collect()
+    };
+    let list_roles = bodies("ListRoles");
+    assert_eq!(list_roles.len(), 2, "{list_roles:?}");
+    assert!(list_roles[1].contains("Marker="), "{}", list_roles[1]);
+    let pages = bodies("DescribeSecurityGroups");
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert!(pages[0].contains("MaxResults=1000"), "{}", pages[0]);
+    assert!(pages[1].contains("NextToken=page-2"), "{}", pages[1]);
+
+    let ids = |rule: &str| -> Vec<String> {
+        let mut ids: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.rule == rule && o.status == Status::WouldRemediate)
+            .map(|o| o.resource.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("detach-node-policy"), unsafe_roles);
+    let mut groups = vec![first, second];
+    groups.sort();
+    assert_eq!(ids("revoke-open-ingress"), groups);
 }

@@ -28,19 +28,24 @@ impl Aws {
         self.find_security_groups(&[("group-id", values)]).await
     }
 
-    /// Describes the groups matching all `filters` (e.g. `tag:eks:nodegroup-name`).
+    /// Describes the groups matching all `filters` (e.g. `tag:eks:nodegroup-name`); with no
+    /// filter, every group of the region, in pages of 1000 (without `MaxResults` EC2 returns
+    /// every group in one answer, however many there are).
     pub async fn find_security_groups(
         &self,
         filters: &[GroupFilter<'_>],
     ) -> Result<Vec<SecurityGroup>, AwsError> {
         let resource = describe_filters(filters);
-        let mut pages = self
+        let mut paginator = self
             .ec2()
             .await
             .describe_security_groups()
             .set_filters(Some(to_filters(filters)))
-            .into_paginator()
-            .send();
+            .into_paginator();
+        if filters.is_empty() {
+            paginator = paginator.page_size(1000);
+        }
+        let mut pages = paginator.send();
         let mut groups = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeSecurityGroups", resource.clone(), e))?;

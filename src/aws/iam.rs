@@ -149,6 +149,65 @@ impl Aws {
     }
 }
 
+/// A role as `ListRoles` shows it: enough to tell, without more calls, whether it could be
+/// a node role at all.
+#[derive(Clone, Debug)]
+pub struct RoleSummary {
+    pub name: String,
+    pub path: String,
+    /// The trust policy, URL-encoded as IAM returns it.
+    pub trust: Option<String>,
+}
+
+impl Aws {
+    /// Every role of the account, every page.
+    pub async fn list_roles(&self) -> Result<Vec<RoleSummary>, AwsError> {
+        let mut roles = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .iam()
+                .await
+                .list_roles()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| classify("ListRoles", "*", e))?;
+            roles.extend(out.roles().iter().map(|r| RoleSummary {
+                name: r.role_name().to_owned(),
+                path: r.path().to_owned(),
+                trust: r.assume_role_policy_document().map(str::to_owned),
+            }));
+            marker = out.marker().map(str::to_owned);
+            if !out.is_truncated() || marker.is_none() {
+                return Ok(roles);
+            }
+        }
+    }
+
+    /// The names of the role's inline policies, every page.
+    pub async fn role_inline_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .iam()
+                .await
+                .list_role_policies()
+                .role_name(role)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| classify("ListRolePolicies", role, e))?;
+            names.extend(out.policy_names().iter().cloned());
+            marker = out.marker().map(str::to_owned);
+            if !out.is_truncated() || marker.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+}
+
 fn empty(operation: &'static str, resource: &str, what: &str) -> AwsError {
     AwsError {
         operation,

@@ -14,7 +14,9 @@ pub mod guardduty;
 pub mod iam;
 pub mod sns;
 pub mod sqs;
+pub mod sts;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
 use tokio::sync::OnceCell;
@@ -30,6 +32,9 @@ pub struct Aws {
     iam: OnceCell<aws_sdk_iam::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
+    /// The retry policy when not the SDK's standard one (scans).
+    retries: Option<RetryConfig>,
 }
 
 impl Aws {
@@ -37,6 +42,14 @@ impl Aws {
     /// region, and `AWS_ENDPOINT_URL` (the emulator in tests and the demo).
     pub fn from_env() -> Self {
         Aws::default()
+    }
+
+    /// Like [`Aws::from_env`], retrying as scans do ([`scan_retries`]): the sweep function.
+    pub fn from_env_for_scans() -> Self {
+        Aws {
+            retries: Some(scan_retries()),
+            ..Aws::default()
+        }
     }
 
     /// A context with a config built by the caller (tests, the CLI's `--profile`).
@@ -48,7 +61,14 @@ impl Aws {
     }
 
     async fn config(&self) -> &SdkConfig {
-        self.config.get_or_init(load_config).await
+        self.config
+            .get_or_init(|| async {
+                match &self.retries {
+                    Some(retries) => config_loader().retry_config(retries.clone()).load().await,
+                    None => load_config().await,
+                }
+            })
+            .await
     }
 }
 
@@ -79,11 +99,19 @@ client!(guardduty, aws_sdk_guardduty);
 client!(iam, aws_sdk_iam);
 client!(sns, aws_sdk_sns);
 client!(sqs, aws_sdk_sqs);
+client!(sts, aws_sdk_sts);
 
 /// Loads the default config with a rustls/ring HTTPS client: ring is smaller and quicker to
 /// build than the SDK's default aws-lc, which keeps the deployment package small.
 pub async fn load_config() -> SdkConfig {
     config_loader().load().await
+}
+
+/// How scans retry: adaptive mode (after a throttling error the client paces its own requests)
+/// and up to 8 attempts instead of an event's 3, because a sweep makes hundreds of calls in a
+/// burst, shares the account's API rate with everything else, and has minutes to spare.
+pub fn scan_retries() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(8)
 }
 
 /// The default loader, for callers that add a profile or region before loading.

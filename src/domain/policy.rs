@@ -60,38 +60,63 @@ impl fmt::Display for Breadth {
     }
 }
 
+/// A document as JSON, whether plain or URL-encoded.
+fn json_of(text: &str) -> Result<Value, PolicyError> {
+    let trimmed = text.trim();
+    let decoded;
+    let json = if trimmed.starts_with('{') {
+        trimmed
+    } else {
+        decoded = percent_decode_str(trimmed)
+            .decode_utf8()
+            .map_err(|e| PolicyError(format!("bad URL encoding: {e}")))?;
+        decoded.trim()
+    };
+    serde_json::from_str(json).map_err(|e| PolicyError(format!("not JSON: {e}")))
+}
+
+/// A document's statements: a list, or one object.
+fn statements_of(value: &Value) -> Result<Vec<&Value>, PolicyError> {
+    match value.get("Statement") {
+        Some(Value::Array(items)) => Ok(items.iter().collect()),
+        Some(item @ Value::Object(_)) => Ok(vec![item]),
+        Some(_) => Err(PolicyError(
+            "`Statement` is neither a list nor an object".into(),
+        )),
+        None => Err(PolicyError("no `Statement`".into())),
+    }
+}
+
+/// The AWS services a role's trust policy lets assume it (`Principal.Service` of its `Allow`
+/// statements): how the sweep tells, from `ListRoles` alone, which roles a node could run with.
+pub fn trusted_services(trust: &str) -> Result<Vec<String>, PolicyError> {
+    let value = json_of(trust)?;
+    Ok(statements_of(&value)?
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .filter_map(|s| s.get("Principal")?.get("Service"))
+        .flat_map(|service| match service {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect())
+}
+
 impl PolicyDocument {
     /// Parses a document as IAM returns it (URL-encoded, RFC 3986) or as CloudTrail logs it
     /// (plain JSON, or URL-encoded in some records).
     pub fn parse(text: &str) -> Result<PolicyDocument, PolicyError> {
-        let trimmed = text.trim();
-        let decoded;
-        let json = if trimmed.starts_with('{') {
-            trimmed
-        } else {
-            decoded = percent_decode_str(trimmed)
-                .decode_utf8()
-                .map_err(|e| PolicyError(format!("bad URL encoding: {e}")))?;
-            decoded.trim()
-        };
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| PolicyError(format!("not JSON: {e}")))?;
-        PolicyDocument::from_value(&value)
+        PolicyDocument::from_value(&json_of(text)?)
     }
 
     /// Reads a document already parsed as JSON.
     pub fn from_value(value: &Value) -> Result<PolicyDocument, PolicyError> {
-        let statements = match value.get("Statement") {
-            Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
-            Some(item @ Value::Object(_)) => vec![item],
-            Some(_) => {
-                return Err(PolicyError(
-                    "`Statement` is neither a list nor an object".into(),
-                ))
-            }
-            None => return Err(PolicyError("no `Statement`".into())),
-        };
-        statements
+        statements_of(value)?
             .into_iter()
             .map(statement)
             .collect::<Result<_, _>>()
@@ -199,6 +224,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[test]
+    fn trusted_services_reads_plain_and_url_encoded_trust_policies() {
+        let ec2 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        assert_eq!(trusted_services(ec2).unwrap(), vec!["ec2.amazonaws.com"]);
+        let encoded = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%5B%22ssm.amazonaws.com%22%2C%22ec2.amazonaws.com%22%5D%7D%7D%7D";
+        assert_eq!(
+            trusted_services(encoded).unwrap(),
+            vec!["ssm.amazonaws.com", "ec2.amazonaws.com"]
+        );
+        let denied = r#"{"Statement":[{"Effect":"Deny","Principal":{"Service":"ec2.amazonaws.com"}},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"}}]}"#;
+        assert!(trusted_services(denied).unwrap().is_empty());
+        assert!(trusted_services("not json").is_err());
+    }
 
     fn broad(doc: Value) -> Vec<String> {
         PolicyDocument::from_value(&doc)

@@ -116,7 +116,11 @@ pub struct World {
 
 impl World {
     pub async fn new() -> World {
-        let config = sdk_config().await;
+        World::in_account(sdk_config().await, REGION, ACCOUNT).await
+    }
+
+    /// A world whose clients, topic and queue are in `region` of `account` (`config`'s).
+    pub async fn in_account(config: aws_config::SdkConfig, region: &str, account: &str) -> World {
         let aws = Aws::with_config(config.clone());
         let sqs = aws_sdk_sqs::Client::new(&config);
         let name = unique("alerts");
@@ -140,7 +144,7 @@ impl World {
             .queue_url()
             .unwrap()
             .to_owned();
-        let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}");
+        let queue_arn = format!("arn:aws:sqs:{region}:{account}:{name}");
         aws.sns()
             .await
             .subscribe()
@@ -350,11 +354,17 @@ pub fn event(rule: &str, file: &str, substitutions: &[(&str, &str)]) -> Value {
 /// Creates an S3 bucket in moto (CloudTrail trails need one) with a plain `PUT /bucket`, which
 /// moto's server routes to S3, so the tests need no S3 SDK crate.
 pub async fn bucket(name: &str) {
+    raw("PUT", &format!("/{name}"), "", "").await;
+}
+
+/// One plain HTTP request to moto's server, asserting a 200; returns the whole answer.
+async fn raw(method: &str, path: &str, headers: &str, body: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = moto_url().trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("moto");
     let request = format!(
-        "PUT /{name} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut answer = String::new();
@@ -363,6 +373,69 @@ pub async fn bucket(name: &str) {
         answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
         "{answer}"
     );
+    answer
+}
+
+/// Credentials of a role in another account, from moto's STS.
+pub struct Keys {
+    pub id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+/// Credentials for `account`: moto's STS hands out credentials for a role in any account, and
+/// calls made with them see only that account's resources. (Plain HTTP to STS keeps the SDK's
+/// STS crate out of the tests.)
+pub async fn assumed(account: &str) -> Keys {
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=tests&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Ftests"
+    );
+    let answer = query("testing", "us-east-1", "sts", &body).await;
+    let field = |name: &str| {
+        let start = answer.find(&format!("<{name}>")).expect(name) + name.len() + 2;
+        let end = answer[start..].find('<').expect(name) + start;
+        answer[start..end].to_owned()
+    };
+    Keys {
+        id: field("AccessKeyId"),
+        secret: field("SecretAccessKey"),
+        token: field("SessionToken"),
+    }
+}
+
+/// The body of moto's answer to one AWS query-protocol call (form-encoded `body`), made with
+/// access key `key` in `region`; moto routes on the service named in the credential scope.
+pub async fn query(key: &str, region: &str, service: &str, body: &str) -> String {
+    let headers = format!(
+        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20261128/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n"
+    );
+    let answer = raw("POST", "/", &headers, body).await;
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or(answer)
+}
+
+/// An SDK config for moto in `region` of another `account`, for tests that must see exactly
+/// their own resources, IAM roles included (IAM is global in an account).
+pub async fn sdk_config_in_account(region: &str, account: &str) -> aws_config::SdkConfig {
+    sdk_config_with(moto_url(), region, &assumed(account).await).await
+}
+
+/// An SDK config for `url` (moto, or a proxy in front of it) with `keys`.
+pub async fn sdk_config_with(url: &str, region: &str, keys: &Keys) -> aws_config::SdkConfig {
+    config_loader()
+        .endpoint_url(url)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            keys.id.clone(),
+            keys.secret.clone(),
+            Some(keys.token.clone()),
+            None,
+            "tests",
+        ))
+        .load()
+        .await
 }
 
 /// `tests/fixtures/reference-events/`: published samples, see its SOURCES.md.
@@ -440,12 +513,20 @@ pub async fn granted<F: std::future::Future>(
     rule: &eks_remediator::rules::RuleInfo,
     work: F,
 ) -> F::Output {
+    granted_as(rule.name, rule.iam_actions, work).await
+}
+
+/// [`granted`] for a function that is not a rule (the sweep): `name` and its declared actions.
+pub async fn granted_as<F: std::future::Future>(
+    name: &str,
+    iam_actions: &[&str],
+    work: F,
+) -> F::Output {
     let (output, calls) = eks_remediator::aws::calls::record_calls(work).await;
     for call in &calls {
         assert!(
-            rule.iam_actions.contains(&call.as_str()),
-            "{} called {call}, which its role does not grant",
-            rule.name
+            iam_actions.contains(&call.as_str()),
+            "{name} called {call}, which its role does not grant"
         );
     }
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("least-privilege");
@@ -453,7 +534,7 @@ pub async fn granted<F: std::future::Future>(
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join(format!("{}.calls", rule.name)))
+            .open(dir.join(format!("{name}.calls")))
         {
             for call in &calls {
                 let _ = writeln!(file, "{call}");

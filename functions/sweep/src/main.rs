@@ -14,7 +14,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     runtime::init_tracing();
     let settings = Settings::from_env()?;
-    let aws = Aws::from_env();
+    let aws = Aws::from_env_for_scans();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         sweep::handle(&aws, &settings, event.payload)
     }))

@@ -3,7 +3,8 @@
 //! over-broad.
 
 use crate::aws::eks::NodegroupRole;
-use crate::domain::policy::PolicyDocument;
+use crate::aws::iam::RoleSummary;
+use crate::domain::policy::{trusted_services, PolicyDocument};
 use crate::domain::Tags;
 use crate::settings::Settings;
 
@@ -135,6 +136,32 @@ pub fn nodegroups_of(role: &str, all: &[NodegroupRole]) -> Vec<NodegroupRole> {
         .collect()
 }
 
+/// Services whose machines run with a node role: EC2 (managed, self-managed and Karpenter
+/// nodes), and SSM hybrid activations or IAM Roles Anywhere (EKS Hybrid Nodes).
+pub const NODE_SERVICES: &[&str] = &[
+    "ec2.amazonaws.com",
+    "ec2.amazonaws.com.cn",
+    "ssm.amazonaws.com",
+    "rolesanywhere.amazonaws.com",
+];
+
+/// Whether the sweep reads a role at all: a node group runs with it, or its trust policy lets
+/// one of [`NODE_SERVICES`] assume it. Service-linked roles are AWS's and cannot be edited.
+/// An unreadable trust policy is read rather than missed. This spares two IAM calls for each
+/// of the account's other roles (IAM's request rate is shared by the whole account).
+pub fn could_be_node_role(role: &RoleSummary, nodegroups: &[NodegroupRole]) -> bool {
+    if role.path.starts_with("/aws-service-role/") {
+        return false;
+    }
+    if !nodegroups_of(&role.name, nodegroups).is_empty() {
+        return true;
+    }
+    match role.trust.as_deref().map(trusted_services) {
+        Some(Ok(services)) => services.iter().any(|s| NODE_SERVICES.contains(&s.as_str())),
+        _ => true,
+    }
+}
+
 /// What a policy document grants, as far as this rule cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Judgement {
@@ -162,6 +189,59 @@ pub fn judge(document: &str) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary(name: &str, path: &str, trust: Option<&str>) -> RoleSummary {
+        RoleSummary {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            trust: trust.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_sweep_reads_only_roles_a_node_could_run_with() {
+        let trust = |service: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        };
+        let none: &[NodegroupRole] = &[];
+        for service in [
+            "ec2.amazonaws.com",
+            "ssm.amazonaws.com",
+            "rolesanywhere.amazonaws.com",
+        ] {
+            assert!(could_be_node_role(
+                &summary("r", "/", Some(&trust(service))),
+                none
+            ));
+        }
+        assert!(!could_be_node_role(
+            &summary("r", "/", Some(&trust("lambda.amazonaws.com"))),
+            none
+        ));
+        assert!(!could_be_node_role(
+            &summary(
+                "AWSServiceRoleForAmazonEKSNodegroup",
+                "/aws-service-role/eks-nodegroup.amazonaws.com/",
+                Some(&trust("ec2.amazonaws.com"))
+            ),
+            none
+        ));
+        // Unreadable trust: read rather than missed.
+        assert!(could_be_node_role(&summary("r", "/", Some("%zz")), none));
+        assert!(could_be_node_role(&summary("r", "/", None), none));
+        // A node group's role counts whatever its trust policy says.
+        let groups = [NodegroupRole {
+            cluster: "prod".into(),
+            nodegroup: "ng".into(),
+            role_arn: "arn:aws:iam::123456789012:role/nodes/r".into(),
+        }];
+        assert!(could_be_node_role(
+            &summary("r", "/nodes/", Some(&trust("lambda.amazonaws.com"))),
+            &groups
+        ));
+    }
 
     const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 

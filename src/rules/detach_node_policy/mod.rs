@@ -162,6 +162,20 @@ struct Role {
 /// the role is gone.
 async fn observe(aws: &Aws, trigger: &Trigger) -> Result<Option<Role>, AwsError> {
     let name = trigger.role();
+    let Some(mut role) = read_role(aws, name).await? else {
+        return Ok(None);
+    };
+    if role.sign.is_none() || matches!(trigger, Trigger::Exfiltration { .. }) {
+        let groups = detect::nodegroups_of(name, &aws.nodegroup_roles().await?);
+        if !groups.is_empty() {
+            role.sign = Some(NodeSign::Nodegroups(groups));
+        }
+    }
+    Ok(Some(role))
+}
+
+/// The role's attached policies and tags, and the sign these show; `None` when it is gone.
+async fn read_role(aws: &Aws, name: &str) -> Result<Option<Role>, AwsError> {
     let attached = match aws.attached_role_policies(name).await {
         Ok(a) => a,
         Err(e) if e.is_not_found() => return Ok(None),
@@ -172,18 +186,106 @@ async fn observe(aws: &Aws, trigger: &Trigger) -> Result<Option<Role>, AwsError>
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut sign = detect::cheap_node_sign(&attached, &tags);
-    if sign.is_none() || matches!(trigger, Trigger::Exfiltration { .. }) {
-        let groups = detect::nodegroups_of(name, &aws.nodegroup_roles().await?);
-        if !groups.is_empty() {
-            sign = Some(NodeSign::Nodegroups(groups));
-        }
-    }
+    let sign = detect::cheap_node_sign(&attached, &tags);
     Ok(Some(Role {
         attached,
         tags,
         sign,
     }))
+}
+
+/// The sweep's scan: every role a node could run with ([`detect::could_be_node_role`]), read
+/// [`SCAN_CONCURRENCY`](crate::bounded::SCAN_CONCURRENCY) at a time; on each node role, every
+/// attached policy is judged as if just attached and every inline policy as if just put, by
+/// the same `decide` and `act` as the events.
+pub async fn scan(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+) -> Result<Vec<Outcome>, HandlerError> {
+    if !settings.sweep_iam {
+        info!("node roles are scanned by the sweep of the region that has SWEEP_IAM=true");
+        return Ok(Vec::new());
+    }
+    let nodegroups = aws.nodegroup_roles().await?;
+    let candidates: Vec<String> = aws
+        .list_roles()
+        .await?
+        .into_iter()
+        .filter(|r| detect::could_be_node_role(r, &nodegroups))
+        .map(|r| r.name)
+        .collect();
+    let per_role = crate::bounded::each(candidates, |name| {
+        scan_role(aws, settings, origin, name, &nodegroups)
+    })
+    .await;
+    Ok(per_role.into_iter().flatten().collect())
+}
+
+/// One role of the scan. A failure is logged and leaves the role to the next sweep, keeping
+/// the outcomes of what was already done so that each change is still alerted.
+async fn scan_role(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    name: String,
+    nodegroups: &[crate::aws::eks::NodegroupRole],
+) -> Vec<Outcome> {
+    let read = async {
+        let Some(mut role) = read_role(aws, &name).await? else {
+            return Ok(None);
+        };
+        let groups = detect::nodegroups_of(&name, nodegroups);
+        if role.sign.is_none() && !groups.is_empty() {
+            role.sign = Some(NodeSign::Nodegroups(groups));
+        }
+        if role.sign.is_none() {
+            return Ok(None);
+        }
+        let inline = aws.role_inline_policies(&name).await?;
+        Ok::<_, AwsError>(Some((role, inline)))
+    };
+    let (role, inline) = match read.await {
+        Ok(Some(read)) => read,
+        Ok(None) => return Vec::new(),
+        Err(error) => {
+            tracing::warn!(role = %name, %error, "role left to the next sweep");
+            return Vec::new();
+        }
+    };
+    let Some(sign) = &role.sign else {
+        return Vec::new();
+    };
+    let exempt = guard::is_exempt(&role.tags, &settings.exempt_tag_key);
+    let attached = role
+        .attached
+        .iter()
+        .filter(|arn| !detect::is_protected(arn, settings))
+        .map(|arn| Trigger::Attach {
+            role: name.clone(),
+            policy_arn: arn.clone(),
+        });
+    let inline = inline.into_iter().map(|policy_name| Trigger::PutInline {
+        role: name.clone(),
+        policy_name,
+        document: None,
+    });
+    let mut outcomes = Vec::new();
+    for trigger in attached.chain(inline) {
+        let decision = match decide(aws, &trigger, &role, sign, settings).await {
+            Ok(d) => d,
+            Err(error) => {
+                tracing::warn!(role = %name, %error, "policy left to the next sweep");
+                continue;
+            }
+        };
+        let (made, error) = act(aws, settings, origin, &trigger, decision, exempt).await;
+        if let Some(error) = error {
+            tracing::warn!(role = %name, %error, "left to the next sweep");
+        }
+        outcomes.extend(made);
+    }
+    outcomes
 }
 
 /// What to do about a node role.

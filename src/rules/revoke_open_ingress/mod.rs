@@ -173,9 +173,10 @@ async fn sweep_observe(aws: &Aws, settings: &Settings) -> Result<Observed, AwsEr
         .iter()
         .filter_map(|g| SecurityGroupId::parse(&g.id))
         .collect();
+    let chunks: Vec<&[SecurityGroupId]> = ids.chunks(GROUPS_PER_RULES_CALL).collect();
     let mut rules = Vec::new();
-    for chunk in ids.chunks(GROUPS_PER_RULES_CALL) {
-        rules.extend(aws.describe_ingress_rules(chunk).await?);
+    for chunk in crate::bounded::each(chunks, |c| aws.describe_ingress_rules(c)).await {
+        rules.extend(chunk?);
     }
     Ok(Observed {
         groups,
