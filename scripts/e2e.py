@@ -1043,6 +1043,56 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
     return before, after, output, alerts
 
 
+def run_cli(args, env):
+    """Runs the `eks-remediator` CLI; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([str(function_binary("eks-remediator")), *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def cli_scenario(ctx, workdir, check):
+    """Look before you trust: `scan` the seeded emulator, `replay` an event read-only and then
+    with `--apply`, and `scan` again. Returns the failed checks."""
+    print("=" * 78)
+    print("The CLI: scan, replay an event, scan again")
+    print("  a new world-open EKS group; eks-remediator scan lists it (and whatever the scenarios")
+    print("  above left in alert-only mode); replay shows what revoke-open-ingress would do,")
+    print("  replay --apply does it, and the next scan no longer lists the group")
+    print("=" * 78)
+    group = INGRESS.seed(ctx, "demo-cli")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({k: v for k, v in function_env(INGRESS, "remediate", ctx).items()
+                if k.startswith("AWS_") or k in INGRESS.settings})
+    env.pop("AWS_LAMBDA_LOG_LEVEL", None)
+    env["RUST_LOG"] = "warn"
+    c = Checks("CLI")
+
+    def scan(label):
+        code, out, err = run_cli(["scan", "--region", REGION], env)
+        print(f"$ eks-remediator scan --region {REGION}    # {label}; exit {code}")
+        print(indent(out.rstrip()))
+        print()
+        return code, out
+
+    code, out = scan("before")
+    c.that(code == 1, "scan exits 1 when it finds violations", str(code))
+    c.that(group["id"] in out, f"scan lists {group['id']}", out)
+    event_path = workdir / "event-demo-cli.json"
+    build_event(INGRESS.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
+                                 *INGRESS.replacements(group)], event_path)
+    for extra in ([], ["--apply"]):
+        code, out, err = run_cli(["replay", str(event_path), *extra], env)
+        print(f"$ eks-remediator replay {event_path.name} {' '.join(extra)}    # exit {code}")
+        print(indent(out.rstrip() or err.rstrip()))
+        print()
+        want = "remediated" if extra else "would-remediate"
+        c.that(code == 0 and want in out, f"replay {' '.join(extra) or '(read-only)'} says {want}",
+               out + err)
+    code, out = scan("after replay --apply")
+    c.that(group["id"] not in out, f"scan no longer lists {group['id']}", out)
+    return c.failures if check else []
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1085,6 +1135,7 @@ def main():
                 fn.check(c, s.mode, resource, *result)
                 print()
                 failures += c.failures
+        failures += cli_scenario(ctx, workdir, args.check)
         timings = ", ".join(f"{name} {secs * 1000:.0f} ms" for name, secs in ctx["timings"])
         log(f"done in {time.monotonic() - t0:.1f}s ({timings})")
     except (SetupError, BotoCoreError, ClientError) as exc:

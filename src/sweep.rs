@@ -19,13 +19,18 @@ use crate::rules::{
 use crate::runtime;
 use crate::settings::Settings;
 
-/// The rules that have a scan, in the order they run.
+/// The scans, in the order they run: one per rule that has one, and the clusters' version
+/// hygiene (alerts of `enforce-cluster-config`).
 pub const SCANNED: &[&str] = &[
     revoke_open_ingress::RULE.name,
     enforce_cluster_config::RULE.name,
+    VERSIONS,
     detach_node_policy::RULE.name,
     restore_audit_trail::RULE.name,
 ];
+
+/// The name of the version-hygiene scan.
+pub const VERSIONS: &str = "cluster-versions";
 
 /// Every AWS action the sweep calls: what the template's `SweepRole` grants (proved by
 /// `tests/catalog.rs`) and what its tests record (`tests/support::granted_as`). Reads of every
@@ -43,6 +48,9 @@ pub const IAM_ACTIONS: &[&str] = &[
     "kms:CreateGrant",
     "eks:ListNodegroups",
     "eks:DescribeNodegroup",
+    "eks:DescribeClusterVersions",
+    "eks:DescribeAddon",
+    "eks:DescribeAddonVersions",
     "iam:ListRoles",
     "iam:ListRolePolicies",
     "iam:ListAttachedRolePolicies",
@@ -68,7 +76,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub struct Report {
     /// Every outcome except `resolved` (safe resources are not news).
     pub outcomes: Vec<Outcome>,
-    /// Rules whose scan could not finish, with why; the other rules' results still count.
+    /// Scans that could not finish, with why; the other scans' results still count.
     pub errors: Vec<(&'static str, String)>,
 }
 
@@ -148,6 +156,7 @@ pub async fn run(
             r if r == enforce_cluster_config::RULE.name => {
                 enforce_cluster_config::scan(aws, settings, origin).await
             }
+            VERSIONS => enforce_cluster_config::scan_versions(aws, settings, origin).await,
             r if r == detach_node_policy::RULE.name => {
                 detach_node_policy::scan(aws, settings, origin).await
             }

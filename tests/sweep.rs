@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use aws_sdk_eks::types::{
     EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest,
@@ -34,6 +32,7 @@ const SCOPED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","
 struct Seeded {
     open_group: String,
     public_cluster: String,
+    old_cluster: String,
     stopped_trail: String,
     detector: String,
     admin_node_role: String,
@@ -79,7 +78,9 @@ async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
 }
 
 /// A cluster with all logs and secrets encryption, public (unsafe) or private (safe).
-async fn cluster(aws: &Aws, public: bool) -> String {
+/// A cluster on Kubernetes `version`, with all logs and secrets encryption, public (unsafe)
+/// or private (safe).
+async fn cluster(aws: &Aws, public: bool, version: &str) -> String {
     let name = unique("sweep-cluster");
     #[allow(deprecated)]
     let encryption = EncryptionConfig::builder()
@@ -97,6 +98,7 @@ async fn cluster(aws: &Aws, public: bool) -> String {
         .create_cluster()
         .encryption_config(encryption)
         .name(&name)
+        .version(version)
         .role_arn("arn:aws:iam::123456789012:role/eks-cluster-role")
         .resources_vpc_config(
             VpcConfigRequest::builder()
@@ -209,8 +211,10 @@ async fn seed(aws: &Aws) -> Seeded {
     let open_group = group(aws, &vpc, true, "0.0.0.0/0").await;
     group(aws, &vpc, true, "10.0.0.0/8").await;
     group(aws, &vpc, false, "0.0.0.0/0").await; // not an EKS group: out of the default scope
-    let public_cluster = cluster(aws, true).await;
-    cluster(aws, false).await;
+    let public_cluster = cluster(aws, true, CURRENT).await;
+    cluster(aws, false, CURRENT).await;
+    // Safe settings, but past the end of support, with a CoreDNS made for an older version.
+    let old_cluster = cluster(aws, false, ENDED).await;
     let stopped_trail = trail(aws, false).await;
     trail(aws, true).await;
     let detector = aws
@@ -243,6 +247,7 @@ async fn seed(aws: &Aws) -> Seeded {
     Seeded {
         open_group,
         public_cluster,
+        old_cluster,
         stopped_trail,
         detector,
         admin_node_role,
@@ -306,8 +311,113 @@ fn expected(s: &Seeded, status: &str) -> Vec<(String, String, String)> {
             "exempt".to_owned(),
         ),
     ];
+    rows.extend(hygiene(s));
     rows.sort();
     rows
+}
+
+/// What version hygiene reports on the seeded clusters, whatever the mode: alerts only.
+fn hygiene(s: &Seeded) -> Vec<(String, String, String)> {
+    let row = || {
+        (
+            "enforce-cluster-config".to_owned(),
+            s.old_cluster.clone(),
+            "alert".to_owned(),
+        )
+    };
+    vec![row(), row()]
+}
+
+/// Kubernetes versions in the recorded answers (`answer_eks_versions`).
+const ENDED: &str = "1.29";
+const CURRENT: &str = "1.34";
+/// The day the tests' sweeps run on (the scheduled event's time).
+const SWEEP_TIME: &str = "2026-11-28T06:00:00Z";
+const SWEEP_DAY: i64 = 1_795_845_600;
+
+/// moto implements none of EKS's `DescribeClusterVersions`, `DescribeAddon` and
+/// `DescribeAddonVersions`: the proxy answers them with responses shaped as EKS's API
+/// reference shows, with support dates around `today` (epoch seconds): `ENDED` left extended
+/// support 250 days ago, `CURRENT` (the default) is in standard support for 100 more days.
+/// `old_cluster` runs CoreDNS v1.8.7, made for Kubernetes 1.21; the other clusters run none
+/// as an EKS add-on (404, as EKS answers).
+fn answer_eks_versions(proxy: &Proxy, today: i64, old_cluster: Option<&str>) {
+    let day = 86_400;
+    let versions = serde_json::json!({"clusterVersions": [
+        {"clusterVersion": ENDED, "clusterType": "eks", "defaultPlatformVersion": "eks.40",
+         "defaultVersion": false, "releaseDate": today - 1000 * day,
+         "endOfStandardSupportDate": today - 615 * day, "endOfExtendedSupportDate": today - 250 * day,
+         "status": "UNSUPPORTED", "versionStatus": "UNSUPPORTED", "kubernetesPatchVersion": "1.29.15"},
+        {"clusterVersion": CURRENT, "clusterType": "eks", "defaultPlatformVersion": "eks.8",
+         "defaultVersion": true, "releaseDate": today - 300 * day,
+         "endOfStandardSupportDate": today + 100 * day, "endOfExtendedSupportDate": today + 465 * day,
+         "status": "STANDARD_SUPPORT", "versionStatus": "STANDARD_SUPPORT", "kubernetesPatchVersion": "1.34.2"}
+    ]});
+    let always = usize::MAX;
+    proxy.inject(Fault {
+        path_suffix: "/cluster-versions".into(),
+        body_contains: None,
+        times: always,
+        answer: support::proxy::ok_json(versions),
+    });
+    if let Some(old) = old_cluster {
+        proxy.inject(Fault {
+            path_suffix: format!("/clusters/{old}/addons/coredns"),
+            body_contains: None,
+            times: always,
+            answer: support::proxy::ok_json(serde_json::json!({"addon": {
+                "addonName": "coredns", "clusterName": old, "status": "ACTIVE",
+                "addonVersion": "v1.8.7-eksbuild.3", "health": {"issues": []},
+                "addonArn": format!("arn:aws:eks:eu-north-1:123456789012:addon/{old}/coredns/a2c4d5e6-0000-4000-8000-000000000001"),
+                "createdAt": today - 900 * day, "modifiedAt": today - 900 * day, "tags": {}}})),
+        });
+    }
+    proxy.inject(Fault {
+        path_suffix: "/addons/coredns".into(),
+        body_contains: None,
+        times: always,
+        answer: Canned {
+            status: 404,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (
+                    "x-amzn-ErrorType".into(),
+                    "ResourceNotFoundException".into(),
+                ),
+            ],
+            body: serde_json::json!({"message": "No addon: coredns found in cluster"}).to_string(),
+        },
+    });
+    let compatible = |k8s: &str, default: bool| serde_json::json!({"clusterVersion": k8s, "platformVersions": ["*"], "defaultVersion": default});
+    proxy.inject(Fault {
+        path_suffix: "/addons/supported-versions".into(),
+        body_contains: None,
+        times: always,
+        answer: support::proxy::ok_json(serde_json::json!({"addons": [{
+        "addonName": "coredns", "type": "networking", "owner": "aws",
+        "addonVersions": [
+            {"addonVersion": "v1.11.1-eksbuild.9", "architecture": ["amd64", "arm64"],
+             "compatibilities": [compatible(ENDED, true)], "requiresConfiguration": false},
+            {"addonVersion": "v1.12.4-eksbuild.1", "architecture": ["amd64", "arm64"],
+             "compatibilities": [compatible(CURRENT, true)], "requiresConfiguration": false},
+            {"addonVersion": "v1.8.7-eksbuild.3", "architecture": ["amd64", "arm64"],
+             "compatibilities": [compatible("1.21", false)], "requiresConfiguration": false}
+        ]}]})),
+    });
+}
+
+/// A proxy in front of moto that answers EKS's version calls (see `answer_eks_versions`),
+/// and a context that goes through it with `keys` in `region`.
+async fn through_proxy(
+    keys: &support::Keys,
+    region: &str,
+    today: i64,
+    old_cluster: Option<&str>,
+) -> (Proxy, Aws) {
+    let proxy = Proxy::start(support::moto_url()).await;
+    answer_eks_versions(&proxy, today, old_cluster);
+    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, keys).await);
+    (proxy, aws)
 }
 
 /// One sweep run, its AWS calls recorded and checked against the sweep's role.
@@ -323,9 +433,12 @@ async fn run(aws: &Aws, settings: &Settings, origin: &Origin) -> sweep::Report {
 #[tokio::test]
 async fn a_scan_finds_exactly_the_violations_and_a_sweep_fixes_them() {
     let (region, account) = ("eu-north-1", "100000000001");
-    let aws = Aws::with_config(support::sdk_config_in_account(region, account).await);
-    let seeded = seed(&aws).await;
-    let origin = sweep::origin(account, region, "test", "now");
+    let keys = support::assumed(account).await;
+    let direct =
+        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let seeded = seed(&direct).await;
+    let (_proxy, aws) = through_proxy(&keys, region, SWEEP_DAY, Some(&seeded.old_cluster)).await;
+    let origin = sweep::origin(account, region, "test", SWEEP_TIME);
     let read_only = Settings::default();
     assert_eq!(read_only.mode, Mode::AlertOnly);
 
@@ -381,14 +494,34 @@ async fn a_scan_finds_exactly_the_violations_and_a_sweep_fixes_them() {
         .unwrap();
     assert!(inline.policy_names().is_empty());
 
+    // What is left: the exempt role, and the version alerts (never changed automatically).
     let after = run(&aws, &read_only, &origin).await;
-    let exempt_only = vec![(
+    let mut left = hygiene(&seeded);
+    left.push((
         "detach-node-policy".to_owned(),
         seeded.exempt_node_role.clone(),
         "exempt".to_owned(),
-    )];
-    assert_eq!(found(&after), exempt_only);
-    assert!(!after.has_violations());
+    ));
+    left.sort();
+    assert_eq!(found(&after), left);
+    let notes: Vec<&str> = after
+        .outcomes
+        .iter()
+        .filter(|o| o.resource.id == seeded.old_cluster)
+        .map(|o| o.finding.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|f| f.contains("Kubernetes 1.29, past the end of its support (2026-03-23)")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|f| f.contains("CoreDNS add-on v1.8.7-eksbuild.3")),
+        "{notes:?}"
+    );
 }
 
 #[tokio::test]
@@ -396,29 +529,40 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
     let (region, account) = ("ca-central-1", "100000000002");
     let keys = support::assumed(account).await;
     let aws = Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
-    let run = |json: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_eks-remediator"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let proxy = Proxy::start(support::moto_url()).await;
+    let run = |url: String, json: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_eks-remediator"));
         command.arg("scan").args(["--region", region]);
         if json {
             command.arg("--json");
         }
         command
-            .env("AWS_ENDPOINT_URL", support::moto_url())
+            .env("AWS_ENDPOINT_URL", url)
             .env("AWS_ACCESS_KEY_ID", &keys.id)
             .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
             .env("AWS_SESSION_TOKEN", &keys.token)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("MODE", "remediate")
-            .env_remove("ALERT_TOPIC_ARN")
-            .output()
-            .unwrap()
+            .env_remove("ALERT_TOPIC_ARN");
+        // Awaited, not blocked on: the proxy runs on this test's runtime.
+        async move { command.output().await.unwrap() }
     };
     // An empty region has no detector and no trail: that alone is worth exit 1.
-    let empty = run(false);
+    let empty_proxy = Proxy::start(support::moto_url()).await;
+    answer_eks_versions(&empty_proxy, now, None);
+    let empty = run(empty_proxy.url.clone(), false).await;
     assert_eq!(empty.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&empty.stdout);
+    assert!(text.contains("no GuardDuty detector"), "{text}");
+    assert!(!text.contains("scan failed"), "{text}");
     let seeded = seed(&aws).await;
+    answer_eks_versions(&proxy, now, Some(&seeded.old_cluster));
 
-    let table = run(false);
+    let table = run(proxy.url.clone(), false).await;
     assert_eq!(table.status.code(), Some(1));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.starts_with("STATUS"), "{text}");
@@ -437,15 +581,15 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
         );
     }
 
-    let json = run(true);
+    let json = run(proxy.url.clone(), true).await;
     assert_eq!(json.status.code(), Some(1));
     let rows: Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert_eq!(rows.len(), 9, "{rows:?}");
     for row in rows {
         let status = row["status"].as_str().unwrap();
         assert!(
-            status == "would-remediate" || status == "exempt",
+            ["would-remediate", "exempt", "alert"].contains(&status),
             "read-only whatever MODE says: {row}"
         );
         for key in ["rule", "resource", "finding", "actions"] {
@@ -463,33 +607,35 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
         format!("arn:aws:iam::{account}:role/{}", seeded.admin_node_role)
     );
     // Read-only: the scan changed nothing.
+    let (_p, through) = through_proxy(&keys, region, now, Some(&seeded.old_cluster)).await;
     let still = sweep::run(
-        &aws,
+        &through,
         &Settings::default(),
         &sweep::origin(account, region, "t", ""),
         |_| (),
     )
     .await;
-    assert_eq!(still.outcomes.len(), 7);
+    assert_eq!(still.outcomes.len(), 9);
 }
 
 #[tokio::test]
 async fn the_sweep_function_alerts_each_violation_or_one_digest() {
     let (region, account) = ("ap-northeast-3", "100000000003");
-    let config = support::sdk_config_in_account(region, account).await;
-    let aws = Aws::with_config(config.clone());
-    let seeded = seed(&aws).await;
+    let keys = support::assumed(account).await;
+    let config = support::sdk_config_with(support::moto_url(), region, &keys).await;
+    let seeded = seed(&Aws::with_config(config.clone())).await;
+    let (_proxy, aws) = through_proxy(&keys, region, SWEEP_DAY, Some(&seeded.old_cluster)).await;
     let w = support::World::in_account(config, region, account).await;
     let scheduled = serde_json::json!({"version": "0", "id": "sweep-run-1",
         "detail-type": "Scheduled Event", "source": "aws.events", "account": account,
-        "time": "2026-11-28T06:00:00Z", "region": region,
+        "time": SWEEP_TIME, "region": region,
         "resources": [format!("arn:aws:events:{region}:{account}:rule/sweep")], "detail": {}});
     let alert_only = Settings {
         mode: Mode::AlertOnly,
         ..w.settings()
     };
 
-    // Six violations, at most ten alerts: one alert each; the exempt role is not news.
+    // Eight violations, at most ten alerts: one alert each; the exempt role is not news.
     let summary = support::granted_as(
         "sweep",
         sweep::IAM_ACTIONS,
@@ -501,7 +647,7 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(outcomes, 7);
+    assert_eq!(outcomes, 9);
     let alerts = w.alerts().await;
     let mut alerted: Vec<String> = alerts
         .iter()
@@ -510,12 +656,14 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
     alerted.sort();
     let mut violations: Vec<String> = expected(&seeded, "would-remediate")
         .into_iter()
-        .filter(|(_, _, status)| status == "would-remediate")
+        .filter(|(_, _, status)| status != "exempt")
         .map(|(_, id, _)| id)
         .collect();
     violations.sort();
     assert_eq!(alerted, violations);
-    assert!(alerts.iter().all(|a| a["status"] == "would-remediate"));
+    assert!(alerts
+        .iter()
+        .all(|a| a["status"] == "would-remediate" || a["status"] == "alert"));
 
     // Past SWEEP_DIGEST_OVER: one digest listing each violation.
     let digest_settings = Settings {
@@ -530,7 +678,7 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
     assert_eq!(alerts[0]["resource"]["type"], "account");
     assert_eq!(alerts[0]["resource"]["id"], account);
     let note = alerts[0]["note"].as_str().unwrap();
-    assert_eq!(note.lines().count(), 6, "{note}");
+    assert_eq!(note.lines().count(), 8, "{note}");
     assert!(!note.contains(&seeded.exempt_node_role), "{note}");
 
     assert!(
@@ -600,6 +748,7 @@ async fn scans_follow_every_page_of_roles_and_groups() {
     let first = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let second = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let proxy = Proxy::start(support::moto_url()).await;
+    answer_eks_versions(&proxy, SWEEP_DAY, None);
     proxy.inject(Fault {
         path_suffix: "/".into(),
         body_contains: Some("NextToken=page-2".into()),

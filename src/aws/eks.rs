@@ -9,6 +9,7 @@ use aws_sdk_eks::types::{
 
 use super::errors::classify;
 use super::Aws;
+use crate::domain::versions::{AddonVersion, Day, VersionSupport};
 use crate::domain::{Cluster, EndpointAccess, LogType};
 use crate::error::{AwsError, AwsErrorKind};
 
@@ -103,7 +104,102 @@ impl Aws {
                     .and_then(|p| p.key_arn())
                     .is_some_and(|k| !k.is_empty())
             }),
+            version: cluster.version().map(str::to_owned),
+            support_type: cluster
+                .upgrade_policy()
+                .and_then(|p| p.support_type())
+                .map(|t| t.as_str().to_owned()),
         })
+    }
+
+    /// Every Kubernetes version EKS knows, supported or not, with its support dates
+    /// (`DescribeClusterVersions` with `includeAll`), every page.
+    pub async fn cluster_versions(&self) -> Result<Vec<VersionSupport>, AwsError> {
+        let mut pages = self
+            .eks()
+            .await
+            .describe_cluster_versions()
+            .include_all(true)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("DescribeClusterVersions", "*", e))?;
+            versions.extend(page.cluster_versions().iter().filter_map(|v| {
+                Some(VersionSupport {
+                    version: v.cluster_version()?.to_owned(),
+                    default: v.default_version(),
+                    end_of_standard: v.end_of_standard_support_date().map(day),
+                    end_of_extended: v.end_of_extended_support_date().map(day),
+                    status: v.status().map(|s| s.as_str().to_owned()),
+                })
+            }));
+        }
+        Ok(versions)
+    }
+
+    /// The version of add-on `addon` on `cluster`; `None` when it is not installed as an
+    /// EKS add-on (self-managed, or absent).
+    pub async fn addon_version(
+        &self,
+        cluster: &str,
+        addon: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match self
+            .eks()
+            .await
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(addon)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .addon()
+                .and_then(|a| a.addon_version())
+                .map(str::to_owned)),
+            Err(e) => match classify("DescribeAddon", format!("{cluster}/{addon}"), e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// The versions of add-on `addon` compatible with Kubernetes `kubernetes`, every page.
+    pub async fn compatible_addon_versions(
+        &self,
+        addon: &str,
+        kubernetes: &str,
+    ) -> Result<Vec<AddonVersion>, AwsError> {
+        let mut pages = self
+            .eks()
+            .await
+            .describe_addon_versions()
+            .addon_name(addon)
+            .kubernetes_version(kubernetes)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("DescribeAddonVersions", addon, e))?;
+            for info in page.addons().iter().flat_map(|a| a.addon_versions()) {
+                let Some(version) = info.addon_version() else {
+                    continue;
+                };
+                let mut fits = info
+                    .compatibilities()
+                    .iter()
+                    .filter(|c| c.cluster_version() == Some(kubernetes))
+                    .peekable();
+                if fits.peek().is_some() {
+                    versions.push(AddonVersion {
+                        version: version.to_owned(),
+                        default: fits.any(|c| c.default_version()),
+                    });
+                }
+            }
+        }
+        Ok(versions)
     }
 
     /// Sets who can reach the API endpoint. Only the endpoint fields are sent: AWS merges
@@ -271,4 +367,9 @@ impl Aws {
         }
         Ok(roles)
     }
+}
+
+/// A timestamp from EKS as a [`Day`].
+fn day(at: &aws_sdk_eks::primitives::DateTime) -> Day {
+    Day::from_epoch_seconds(at.secs())
 }

@@ -125,6 +125,11 @@ pub struct Cluster {
     pub logging: BTreeSet<LogType>,
     /// Whether Kubernetes secrets are envelope-encrypted with a KMS key.
     pub secrets_encrypted: bool,
+    /// The Kubernetes version (`1.31`).
+    pub version: Option<String>,
+    /// `upgradePolicy.supportType`: `EXTENDED` (the default: the cluster stays on its version,
+    /// at the extended-support price) or `STANDARD` (EKS upgrades it when standard support ends).
+    pub support_type: Option<String>,
 }
 
 /// What a cluster's status lets us do now.

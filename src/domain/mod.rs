@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cluster;
 pub mod policy;
 pub mod security_group;
+pub mod versions;
 
 use std::collections::BTreeMap;
 

@@ -522,7 +522,8 @@ pub async fn granted_as<F: std::future::Future>(
     iam_actions: &[&str],
     work: F,
 ) -> F::Output {
-    let (output, calls) = eks_remediator::aws::calls::record_calls(work).await;
+    // Boxed: a handler's future is large in debug builds, and test threads have 2 MiB stacks.
+    let (output, calls) = eks_remediator::aws::calls::record_calls(Box::pin(work)).await;
     for call in &calls {
         assert!(
             iam_actions.contains(&call.as_str()),

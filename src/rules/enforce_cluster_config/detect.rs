@@ -145,6 +145,8 @@ mod tests {
             endpoint,
             logging: logging.iter().copied().collect(),
             secrets_encrypted: encrypted,
+            version: None,
+            support_type: None,
         }
     }
 

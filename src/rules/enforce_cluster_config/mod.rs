@@ -10,6 +10,7 @@
 
 pub mod detect;
 pub mod event;
+pub mod hygiene;
 pub mod remediate;
 
 use serde_json::Value;
@@ -153,6 +154,77 @@ pub async fn scan(
                 warn!(%cluster, %error, "cluster left to the next sweep");
                 outcomes.extend(partial);
             }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The sweep's version hygiene over every cluster ([`hygiene`]): a Kubernetes version in
+/// extended support or past its end, and a `coredns` add-on not made for the cluster's
+/// version. Alerts only, judged on the day of the sweep (`origin`'s time). moto implements
+/// none of `DescribeClusterVersions`, `DescribeAddon` and `DescribeAddonVersions`; the tests
+/// answer them with recorded responses.
+pub async fn scan_versions(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let today = crate::domain::versions::Day::parse_rfc3339(&origin.event.time)
+        .unwrap_or_else(crate::domain::versions::Day::today);
+    let names = aws.list_clusters().await?;
+    let versions = aws.cluster_versions().await?;
+    let clusters = crate::bounded::each(names, |name| async move {
+        match aws.describe_cluster(&name).await {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map(Some),
+        }
+    })
+    .await;
+    let mut compatible = std::collections::BTreeMap::new();
+    let mut outcomes = Vec::new();
+    for cluster in clusters {
+        let Some(cluster) = cluster? else { continue };
+        let mut findings: Vec<hygiene::Finding> =
+            hygiene::version_finding(&cluster, &versions, today)
+                .into_iter()
+                .collect();
+        if let (Some(kubernetes), Some(installed)) = (
+            cluster.version.clone(),
+            aws.addon_version(&cluster.name, "coredns").await?,
+        ) {
+            if !compatible.contains_key(&kubernetes) {
+                let listed = aws
+                    .compatible_addon_versions("coredns", &kubernetes)
+                    .await?;
+                compatible.insert(kubernetes.clone(), listed);
+            }
+            let listed = compatible
+                .get(&kubernetes)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            findings.extend(hygiene::coredns_finding(
+                &cluster,
+                &kubernetes,
+                &installed,
+                listed,
+            ));
+        }
+        let exempt = guard::is_exempt(&cluster.tags, &settings.exempt_tag_key);
+        for found in findings {
+            outcomes.push(Outcome {
+                rule: RULE.name,
+                status: if exempt {
+                    Status::Exempt
+                } else {
+                    Status::Alert
+                },
+                resource: cluster_ref(origin, &cluster.name, Some(&cluster)),
+                finding: found.finding,
+                actions: Vec::new(),
+                undo: None,
+                note: Some(found.note),
+                origin: origin.clone(),
+            });
         }
     }
     Ok(outcomes)
@@ -513,19 +585,7 @@ impl Job<'_> {
     }
 
     fn resource(&self, name: &str, cluster: Option<&Cluster>) -> ResourceRef {
-        let o = &self.origin;
-        ResourceRef {
-            kind: "eks-cluster",
-            id: name.to_owned(),
-            arn: cluster.and_then(|c| c.arn.clone()).or_else(|| {
-                Some(format!(
-                    "arn:{}:eks:{}:{}:cluster/{name}",
-                    crate::domain::partition(&o.region),
-                    o.region,
-                    o.account
-                ))
-            }),
-        }
+        cluster_ref(&self.origin, name, cluster)
     }
 }
 
@@ -542,4 +602,20 @@ fn needs_key_note() -> String {
     "no KMS_KEY_ARN is set, so secrets encryption was not added: choose a key and run \
      aws eks associate-encryption-config (it cannot be undone)"
         .to_owned()
+}
+
+/// A cluster as an outcome names it: its ARN from EKS, or built from the origin's account.
+fn cluster_ref(o: &Origin, name: &str, cluster: Option<&Cluster>) -> ResourceRef {
+    ResourceRef {
+        kind: "eks-cluster",
+        id: name.to_owned(),
+        arn: cluster.and_then(|c| c.arn.clone()).or_else(|| {
+            Some(format!(
+                "arn:{}:eks:{}:{}:cluster/{name}",
+                crate::domain::partition(&o.region),
+                o.region,
+                o.account
+            ))
+        }),
+    }
 }
