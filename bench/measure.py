@@ -134,8 +134,11 @@ def main():
         topic, _queue = e2e.seed_alerts(aws["sns"], aws["sqs"])
         moto_log = workdir / "moto.log"
         for run in range(RUNS):
-            groups = [e2e.seed_group(aws["ec2"], vpc, f"bench-{run}-{i}") for i in range(2)]
-            events = [e2e.build_event(g, "123456789012", "us-east-1", workdir / f"e{run}{i}.json")
+            ctx = {"aws": aws, "vpc": vpc}
+            groups = [e2e.INGRESS.seed(ctx, f"bench-{run}-{i}") for i in range(2)]
+            events = [e2e.build_event(e2e.INGRESS.sample,
+                                      [(e2e.PH_ACCOUNT, "123456789012"), (e2e.PH_REGION, "us-east-1"),
+                                       *e2e.INGRESS.replacements(g)], workdir / f"e{run}{i}.json")
                       for i, g in enumerate(groups)]
             api = RuntimeApi()
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -1,6 +1,7 @@
 //! Classifies SDK errors into [`AwsError`], by the error codes AWS documents.
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::error::{AwsError, AwsErrorKind};
 
@@ -22,14 +23,13 @@ const NOT_FOUND: &[&str] = &[
 /// Codes meaning "busy, come back later": EKS refuses an update while another runs.
 const IN_PROGRESS: &[&str] = &["ResourceInUseException"];
 
-pub(crate) fn classify<E, R>(
+pub(crate) fn classify<E>(
     operation: &'static str,
     resource: impl Into<String>,
-    error: SdkError<E, R>,
+    error: SdkError<E, HttpResponse>,
 ) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or("").to_owned();
     let kind = if NOT_FOUND.contains(&code.as_str()) {
@@ -39,9 +39,14 @@ where
     } else {
         AwsErrorKind::Other
     };
-    let message = match error.message() {
-        Some(m) => m.to_owned(),
-        None => DisplayErrorContext(&error).to_string(),
+    // An answer that is not an AWS error (an HTML 404 from a proxy or an emulator without the
+    // API) has no message; its status says enough, where the full context would dump the body.
+    let message = match (error.message(), error.raw_response()) {
+        (Some(m), _) => m.to_owned(),
+        (None, Some(raw)) if code.is_empty() => {
+            format!("unexpected answer: HTTP {}", raw.status().as_u16())
+        }
+        (None, _) => DisplayErrorContext(&error).to_string(),
     };
     AwsError {
         operation,
