@@ -37,6 +37,16 @@ pub fn restore(off: &DetectorRestore, now: &Detector) -> DetectorRestore {
     }
 }
 
+/// Whether an enabled detector watches no EKS workload at run time: neither
+/// `EKS_RUNTIME_MONITORING` nor `RUNTIME_MONITORING` is on. The sweep reports it and does
+/// not switch it on: it is paid, and installs GuardDuty's agent on every cluster.
+pub fn runtime_unwatched(detector: &Detector) -> bool {
+    detector.enabled
+        && !["EKS_RUNTIME_MONITORING", "RUNTIME_MONITORING"]
+            .iter()
+            .any(|f| detector.features.get(*f).is_some_and(|state| state.enabled))
+}
+
 /// What was switched off, for people: `detector disabled, EKS_AUDIT_LOGS, ...`.
 pub fn describe(off: &DetectorRestore) -> String {
     let mut parts = Vec::new();
@@ -70,6 +80,42 @@ mod tests {
     use super::*;
     use crate::domain::audit::FeatureState;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn runtime_is_unwatched_when_neither_runtime_feature_is_on() {
+        let with = |features: &[(&str, bool)], enabled: bool| Detector {
+            id: "d".into(),
+            enabled,
+            features: features
+                .iter()
+                .map(|(name, on)| {
+                    (
+                        (*name).to_owned(),
+                        FeatureState {
+                            enabled: *on,
+                            additional: BTreeMap::new(),
+                        },
+                    )
+                })
+                .collect(),
+            ..Detector::default()
+        };
+        assert!(runtime_unwatched(&with(&[("EKS_AUDIT_LOGS", true)], true)));
+        assert!(runtime_unwatched(&with(
+            &[("RUNTIME_MONITORING", false)],
+            true
+        )));
+        assert!(!runtime_unwatched(&with(
+            &[("RUNTIME_MONITORING", true)],
+            true
+        )));
+        assert!(!runtime_unwatched(&with(
+            &[("EKS_RUNTIME_MONITORING", true)],
+            true
+        )));
+        // A disabled detector is reported as such, not twice.
+        assert!(!runtime_unwatched(&with(&[], false)));
+    }
 
     #[test]
     fn only_what_is_still_off_is_switched_on() {

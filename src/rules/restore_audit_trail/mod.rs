@@ -359,8 +359,12 @@ pub async fn scan(
     }
     for detector in detectors {
         let off = everything_watched();
-        let trigger = Trigger::DetectorUpdated { detector, off };
+        let trigger = Trigger::DetectorUpdated {
+            detector: detector.clone(),
+            off,
+        };
         decisions.push(decide(aws, settings, origin, &trigger).await?);
+        decisions.extend(runtime_report(aws, settings, origin, &detector).await?);
     }
     let trails = aws.list_trail_names().await?;
     if trails.is_empty() {
@@ -387,6 +391,43 @@ pub async fn scan(
         outcomes.extend(made);
     }
     Ok(outcomes)
+}
+
+/// The sweep's report on a detector that watches no EKS workload at run time: an alert with
+/// the command, never a change (see [`detect::runtime_unwatched`]).
+async fn runtime_report(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    detector: &str,
+) -> Result<Option<Decision>, AwsError> {
+    let now = match aws.get_detector(detector).await {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !detect::runtime_unwatched(&now) {
+        return Ok(None);
+    }
+    let status = if guard::is_exempt(&now.tags, &settings.exempt_tag_key) {
+        Status::Exempt
+    } else {
+        Status::Alert
+    };
+    Ok(Some(Decision::Report(Outcome {
+        rule: RULE.name,
+        status,
+        resource: detector_ref(origin, detector),
+        finding: "GuardDuty runtime monitoring is off: no detection inside EKS nodes and containers".into(),
+        actions: Vec::new(),
+        undo: None,
+        note: Some(format!(
+            "Not switched on automatically: it is paid and installs GuardDuty's agent on every \
+             cluster. To enable: aws guardduty update-detector --detector-id {detector} --features \
+             'Name=RUNTIME_MONITORING,Status=ENABLED,AdditionalConfiguration=[{{Name=EKS_ADDON_MANAGEMENT,Status=ENABLED}}]'"
+        )),
+        origin: origin.clone(),
+    })))
 }
 
 /// What the sweep holds every detector to: enabled, with EKS audit-log monitoring on.
