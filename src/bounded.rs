@@ -2,7 +2,7 @@
 //! a few) each, and waiting on them one at a time would make the sweep as slow as the sum of
 //! its round trips. At most [`SCAN_CONCURRENCY`] calls are in flight, so an account's API rate
 //! limits are approached gently; throttling that still happens is retried with backoff by the
-//! SDK (see `aws::scan_retries`).
+//! SDK, with more attempts than an event's (see `aws::scan_retries`).
 
 use std::future::Future;
 

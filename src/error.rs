@@ -54,12 +54,16 @@ pub enum HandlerError {
     /// Remediation of some resources failed; their `failed` alerts were attempted.
     #[error("{failed} remediation(s) failed; first: {first}")]
     Remediation { failed: usize, first: AwsError },
+    /// Some of the sweep's scans could not finish; the others' outcomes were delivered.
+    #[error("{failed} scan(s) failed; first: {first}")]
+    Scans { failed: usize, first: String },
 }
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
             HandlerError::Event(_) => "EventError",
+            HandlerError::Scans { .. } => "ScanError",
             HandlerError::Aws(e) | HandlerError::Remediation { first: e, .. } => match e.kind {
                 AwsErrorKind::NotFound => "AwsError.NotFound",
                 AwsErrorKind::InProgress => "AwsError.InProgress",

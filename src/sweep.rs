@@ -217,7 +217,7 @@ pub fn table(report: &Report) -> String {
 
 /// The `sweep` function's entry point: an EventBridge scheduled event runs every scan in the
 /// function's mode, then sends one alert per violation, or one digest when there are more
-/// than `SWEEP_DIGEST_OVER`.
+/// than `SWEEP_DIGEST_OVER`; fails when a scan could not finish.
 pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
     let envelope: EventBridgeEvent<Value> =
         serde_json::from_value(event).map_err(EventError::Envelope)?;
@@ -244,7 +244,15 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
             runtime::send_alert(aws, settings, violation).await;
         }
     }
-    Ok(Summary::of(&report.outcomes))
+    // A scan that failed (a permission missing, an API down) fails the invocation once every
+    // other scan's outcomes are delivered, so that the function's error alarm says so.
+    match report.errors.first() {
+        None => Ok(Summary::of(&report.outcomes)),
+        Some((rule, error)) => Err(HandlerError::Scans {
+            failed: report.errors.len(),
+            first: format!("{rule}: {error}"),
+        }),
+    }
 }
 
 /// One alert for many violations: a line each, status first.

@@ -667,7 +667,7 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
     // Past SWEEP_DIGEST_OVER: one digest listing each violation.
     let digest_settings = Settings {
         sweep_digest_over: 2,
-        ..alert_only
+        ..alert_only.clone()
     };
     sweep::handle(&aws, &digest_settings, scheduled.clone())
         .await
@@ -685,6 +685,120 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
             .await
             .is_err()
     );
+
+    // Straight to moto, which lacks EKS's version APIs: that scan fails, the invocation
+    // fails (the function's error alarm), and every other violation is still alerted.
+    let direct = Aws::with_config(config_for_scans(support::moto_url(), region, &keys).await);
+    let failed = sweep::handle(&direct, &alert_only, scheduled.clone()).await;
+    let error = failed.unwrap_err();
+    assert_eq!(error.error_type(), "ScanError");
+    assert!(error.to_string().contains("cluster-versions"), "{error}");
+    assert_eq!(
+        w.alerts().await.len(),
+        7,
+        "9 violations less the two version alerts"
+    );
+}
+
+/// An SDK config with the scans' retry policy (8 attempts), its first backoff shortened from
+/// 1 s to 20 ms so that four throttles in a row cost the test milliseconds, not seconds.
+async fn config_for_scans(url: &str, region: &str, keys: &support::Keys) -> aws_config::SdkConfig {
+    let plain = support::sdk_config_with(url, region, keys).await;
+    plain
+        .into_builder()
+        .retry_config(
+            eks_remediator::aws::scan_retries()
+                .with_initial_backoff(std::time::Duration::from_millis(20)),
+        )
+        .build()
+}
+
+/// EC2's answer when its request rate is exceeded (query protocol, HTTP 503).
+fn request_limit_exceeded() -> Canned {
+    Canned {
+        status: 503,
+        headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+        body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>d2a1b0c9-0000-4000-8000-000000000503</RequestID></Response>".into(),
+    }
+}
+
+/// IAM's answer when throttled (query protocol, HTTP 400).
+fn iam_throttling() -> Canned {
+    Canned {
+        status: 400,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>5e3c2b1a-0000-4000-8000-000000000400</RequestId></ErrorResponse>".into(),
+    }
+}
+
+#[tokio::test]
+async fn scans_back_off_and_finish_when_aws_throttles() {
+    let (region, account) = ("eu-south-1", "100000000005");
+    let keys = support::assumed(account).await;
+    let direct =
+        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let vpc = direct
+        .ec2()
+        .await
+        .create_vpc()
+        .cidr_block("10.7.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let open = group(&direct, &vpc, true, "0.0.0.0/0").await;
+    let admin = role(&direct, EC2, &[WORKER, ADMIN], &[], None).await;
+    let proxy = Proxy::start(support::moto_url()).await;
+    answer_eks_versions(&proxy, SWEEP_DAY, None);
+    // Four throttles in a row on the listing of groups (more than an event's 3 attempts), two
+    // on the listing of roles.
+    proxy.inject(Fault {
+        path_suffix: "/".into(),
+        body_contains: Some("Action=DescribeSecurityGroups".into()),
+        times: 4,
+        answer: request_limit_exceeded(),
+    });
+    proxy.inject(Fault {
+        path_suffix: "/".into(),
+        body_contains: Some("Action=ListRoles".into()),
+        times: 2,
+        answer: iam_throttling(),
+    });
+    let aws = Aws::with_config(config_for_scans(&proxy.url, region, &keys).await);
+    let report = run(
+        &aws,
+        &Settings::default(),
+        &sweep::origin(account, region, "t", SWEEP_TIME),
+    )
+    .await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found: Vec<&str> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::WouldRemediate)
+        .map(|o| o.resource.id.as_str())
+        .collect();
+    assert!(
+        found.contains(&open.as_str()) && found.contains(&admin.as_str()),
+        "{found:?}"
+    );
+    let tries = |action: &str| {
+        proxy
+            .requests("/")
+            .iter()
+            .filter(|r| r.body.contains(&format!("Action={action}&")))
+            .count()
+    };
+    assert_eq!(
+        tries("DescribeSecurityGroups"),
+        5,
+        "4 throttled, then answered"
+    );
+    assert_eq!(tries("ListRoles"), 3, "2 throttled, then answered");
 }
 
 /// moto's answer to `DescribeSecurityGroups` for one group, as one page of a longer listing

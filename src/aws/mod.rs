@@ -107,11 +107,13 @@ pub async fn load_config() -> SdkConfig {
     config_loader().load().await
 }
 
-/// How scans retry: adaptive mode (after a throttling error the client paces its own requests)
-/// and up to 8 attempts instead of an event's 3, because a sweep makes hundreds of calls in a
-/// burst, shares the account's API rate with everything else, and has minutes to spare.
+/// How scans retry: up to 8 attempts instead of an event's 3, with the standard exponential
+/// backoff and jitter (capped at 20 s), because a sweep makes hundreds of calls in a burst,
+/// shares the account's API rate with everything else, and has minutes to spare. Not the
+/// adaptive mode: its client-side rate limiter kept slowing every later call long after two
+/// throttles (a two-minute scan in our test), which risks the sweep's timeout.
 pub fn scan_retries() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(8)
+    RetryConfig::standard().with_max_attempts(8)
 }
 
 /// The default loader, for callers that add a profile or region before loading.
