@@ -9,11 +9,11 @@ use tracing::{info, warn};
 
 use crate::alert;
 use crate::aws::Aws;
-use crate::error::EventError;
+use crate::error::{AwsError, EventError, HandlerError};
 use crate::guard::{self, Skip};
 use crate::intake::{self, Incoming};
 use crate::metrics;
-use crate::outcome::Outcome;
+use crate::outcome::{Origin, Outcome, Status};
 use crate::settings::Settings;
 
 /// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
@@ -38,6 +38,48 @@ pub fn screen(event: Value, settings: &Settings) -> Result<Option<Incoming>, Eve
         }
     }
     Ok(Some(incoming))
+}
+
+/// What each rule's handler starts with: the event screened ([`screen`]), the rule's trigger
+/// read from it by `trigger`, and where it came from. `Ok(None)`: nothing for this rule.
+pub fn triggered<T>(
+    event: Value,
+    settings: &Settings,
+    trigger: impl FnOnce(&Incoming) -> Result<Option<T>, EventError>,
+) -> Result<Option<(Incoming, T, Origin)>, EventError> {
+    let Some(incoming) = screen(event, settings)? else {
+        return Ok(None);
+    };
+    match (trigger(&incoming)?, incoming.origin()) {
+        (Some(found), Some(origin)) => Ok(Some((incoming, found, origin))),
+        _ => {
+            info!("not a trigger of this rule");
+            Ok(None)
+        }
+    }
+}
+
+/// What each rule's handler ends with: every outcome delivered ([`deliver`]), then the
+/// invocation failed if a remediation failed (`first`), so that Lambda retries and the
+/// dead-letter queue keep the event; the failed outcomes' alerts were attempted.
+pub async fn conclude(
+    aws: &Aws,
+    settings: &Settings,
+    outcomes: Vec<Outcome>,
+    first: Option<AwsError>,
+) -> Result<Vec<Outcome>, HandlerError> {
+    deliver(aws, settings, &outcomes).await;
+    match first {
+        None => Ok(outcomes),
+        Some(first) => Err(HandlerError::Remediation {
+            failed: outcomes
+                .iter()
+                .filter(|o| o.status == Status::Failed)
+                .count()
+                .max(1),
+            first,
+        }),
+    }
 }
 
 /// Logs every outcome, counts it in CloudWatch (EMF), and publishes one alert per alerted

@@ -89,11 +89,7 @@ pub async fn outcomes(
     settings: &Settings,
     event: Value,
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Vec::new());
-    };
-    let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
-        info!("not a trigger of this rule");
+    let Some((_, trigger, origin)) = runtime::triggered(event, settings, event::trigger)? else {
         return Ok(Vec::new());
     };
     let span = info_span!("detach-node-policy", event_id = %origin.event.id,
@@ -120,11 +116,7 @@ pub async fn outcomes(
         let decision = decide(aws, &trigger, &role, sign, settings).await?;
         let exempt = guard::is_exempt(&role.tags, &settings.exempt_tag_key);
         let (outcomes, error) = act(aws, settings, &origin, &trigger, decision, exempt).await;
-        runtime::deliver(aws, settings, &outcomes).await;
-        match error {
-            None => Ok(outcomes),
-            Some(first) => Err(HandlerError::Remediation { failed: 1, first }),
-        }
+        runtime::conclude(aws, settings, outcomes, error).await
     }
     .instrument(span)
     .await

@@ -245,11 +245,7 @@ async fn attempt(
     progress: Progress,
 ) -> Result<Run, HandlerError> {
     let original = event.clone();
-    let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Run::default());
-    };
-    let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
-        info!("not a trigger of this rule");
+    let Some((_, trigger, origin)) = runtime::triggered(event, settings, event::trigger)? else {
         return Ok(Run::default());
     };
     let span = info_span!("enforce-cluster-config", event_id = %origin.event.id,

@@ -50,11 +50,7 @@ pub async fn outcomes(
     settings: &Settings,
     event: Value,
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Vec::new());
-    };
-    let (Some(finding), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
-        info!("not an EKS finding");
+    let Some((_, finding, origin)) = runtime::triggered(event, settings, event::trigger)? else {
         return Ok(Vec::new());
     };
     let span = info_span!("notify-eks-finding", finding = %finding.kind,

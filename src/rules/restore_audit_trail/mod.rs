@@ -78,11 +78,7 @@ pub async fn outcomes(
     settings: &Settings,
     event: Value,
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Vec::new());
-    };
-    let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
-        info!("not a trigger of this rule");
+    let Some((_, trigger, origin)) = runtime::triggered(event, settings, event::trigger)? else {
         return Ok(Vec::new());
     };
     let span =
@@ -90,11 +86,7 @@ pub async fn outcomes(
     async {
         let decision = decide(aws, settings, &origin, &trigger).await?;
         let (outcomes, error) = act(aws, settings, decision).await;
-        runtime::deliver(aws, settings, &outcomes).await;
-        match error {
-            None => Ok(outcomes),
-            Some(first) => Err(HandlerError::Remediation { failed: 1, first }),
-        }
+        runtime::conclude(aws, settings, outcomes, error).await
     }
     .instrument(span)
     .await

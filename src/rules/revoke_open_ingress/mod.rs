@@ -79,11 +79,8 @@ pub async fn outcomes(
     settings: &Settings,
     event: Value,
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let Some(incoming) = runtime::screen(event, settings)? else {
-        return Ok(Vec::new());
-    };
-    let (Some(trigger), Some(origin)) = (event::trigger(&incoming)?, incoming.origin()) else {
-        info!("not a trigger of this rule");
+    let Some((incoming, trigger, origin)) = runtime::triggered(event, settings, event::trigger)?
+    else {
         return Ok(Vec::new());
     };
     let span =
@@ -100,17 +97,7 @@ pub async fn outcomes(
         let observed = observe(aws, settings, &trigger).await?;
         let verdicts = detect::decide(&trigger, &observed, settings, caller.as_ref());
         let (outcomes, errors) = act(aws, settings, &origin, verdicts).await;
-        runtime::deliver(aws, settings, &outcomes).await;
-        match errors.into_iter().next() {
-            None => Ok(outcomes),
-            Some(first) => Err(HandlerError::Remediation {
-                failed: outcomes
-                    .iter()
-                    .filter(|o| o.status == Status::Failed)
-                    .count(),
-                first,
-            }),
-        }
+        runtime::conclude(aws, settings, outcomes, errors.into_iter().next()).await
     }
     .instrument(span)
     .await
