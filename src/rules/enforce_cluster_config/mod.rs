@@ -172,6 +172,9 @@ pub async fn scan_versions(
     let today = crate::domain::versions::Day::parse_rfc3339(&origin.event.time)
         .unwrap_or_else(crate::domain::versions::Day::today);
     let names = aws.list_clusters().await?;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
     let versions = aws.cluster_versions().await?;
     let clusters = crate::bounded::each(names, |name| async move {
         match aws.describe_cluster(&name).await {
