@@ -89,30 +89,46 @@ pub async fn conclude(
 /// already made, and the summary and logs still record it.
 pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
     for outcome in outcomes {
-        info!(
-            rule = outcome.rule,
-            resource = %outcome.resource.id,
-            status = outcome.status.as_str(),
-            finding = %outcome.finding,
-            actions = ?outcome.actions,
-            "outcome"
-        );
-        if settings.emit_metrics {
-            metrics::emit(outcome);
-        }
+        record(settings, outcome);
         if outcome.status.is_alerted() {
             send_alert(aws, settings, outcome).await;
         }
     }
 }
 
+/// Logs one outcome and counts it in CloudWatch (EMF, inside Lambda only).
+pub fn record(settings: &Settings, outcome: &Outcome) {
+    info!(
+        rule = outcome.rule,
+        resource = %outcome.resource.id,
+        status = outcome.status.as_str(),
+        finding = %outcome.finding,
+        actions = ?outcome.actions,
+        "outcome"
+    );
+    if settings.emit_metrics {
+        metrics::emit(outcome);
+    }
+}
+
 /// Publishes one outcome's alert to `ALERT_TOPIC_ARN`, if set. A failure is logged, never
 /// returned: an alert that cannot be sent must not undo or block a remediation.
 pub async fn send_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) {
+    // Not through `try_alert`: one more nested future puts detach-node-policy's main future
+    // past the compiler's layout depth limit.
     let Some(topic) = settings.alert_topic_arn.as_deref() else {
         return;
     };
     if let Err(error) = aws.publish_alert(topic, &alert::render(outcome)).await {
         warn!(%error, resource = %outcome.resource.id, "alert not sent");
+    }
+}
+
+/// Publishes one outcome's alert to `ALERT_TOPIC_ARN`, if set, and says if it failed: for
+/// `notify-eks-finding`, whose only job is the alert, so that Lambda tries again.
+pub async fn try_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) -> Result<(), AwsError> {
+    match settings.alert_topic_arn.as_deref() {
+        Some(topic) => aws.publish_alert(topic, &alert::render(outcome)).await,
+        None => Ok(()),
     }
 }

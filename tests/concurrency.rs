@@ -35,7 +35,10 @@ async fn two_hundred_events_for_two_hundred_groups_at_once() {
         let made = result.as_ref().unwrap_or_else(|e| panic!("{sg}: {e}"));
         let statuses: Vec<Status> = made.iter().map(|o| o.status).collect();
         assert_eq!(statuses, [Status::Remediated], "{sg}");
-        assert!(w.rule_ids(sg).await.is_empty(), "{sg} still has its open rule");
+        assert!(
+            w.rule_ids(sg).await.is_empty(),
+            "{sg} still has its open rule"
+        );
     }
     let mut alerted: Vec<String> = w
         .alerts()

@@ -2,6 +2,9 @@
 //! ones itself: real-shaped AWS errors (EKS's 409 `ResourceInUseException`, which moto never
 //! returns because its updates finish at once) and calls moto does not implement.
 //!
+//! It can also misbehave as networks do ([`Glitch`]): drop the connection without an answer,
+//! or answer late.
+//!
 //! It speaks just enough HTTP/1.1 for the SDK: one request per connection, `Content-Length`
 //! bodies, and `Connection: close` on every answer.
 
@@ -15,6 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// The request line and headers (JSON protocols name the operation in `X-Amz-Target`).
+    pub head: String,
     pub body: String,
     /// Whether the proxy answered it itself instead of moto.
     pub answered: bool,
@@ -34,8 +39,8 @@ pub struct Canned {
     pub body: String,
 }
 
-/// Answer `times` requests whose path ends with `path_suffix` (and whose body contains
-/// `body_contains`, when set) with `answer`.
+/// Answer `times` requests whose path ends with `path_suffix` (and whose text, head or body,
+/// contains `body_contains`, when set) with `answer`.
 #[derive(Clone, Debug)]
 pub struct Fault {
     pub path_suffix: String,
@@ -44,9 +49,26 @@ pub struct Fault {
     pub answer: Canned,
 }
 
+/// A network misbehaviour for `times` requests whose text (head or body) contains `needle`.
+#[derive(Clone, Debug)]
+pub struct Glitch {
+    pub needle: String,
+    pub times: usize,
+    pub kind: GlitchKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum GlitchKind {
+    /// Close the connection without answering (a reset, as the SDK sees it).
+    Reset,
+    /// Wait this long, then carry on (canned answer or moto's).
+    Slow(std::time::Duration),
+}
+
 #[derive(Default)]
 struct State {
     faults: Vec<Fault>,
+    glitches: Vec<Glitch>,
     requests: Vec<Recorded>,
 }
 
@@ -77,6 +99,10 @@ impl Proxy {
 
     pub fn inject(&self, fault: Fault) {
         self.state.lock().unwrap().faults.push(fault);
+    }
+
+    pub fn glitch(&self, glitch: Glitch) {
+        self.state.lock().unwrap().glitches.push(glitch);
     }
 
     /// The requests whose path ends with `path_suffix`, in order.
@@ -137,6 +163,34 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
         .unwrap_or("")
         .to_owned();
     let body_text = String::from_utf8_lossy(&body).into_owned();
+    let text = format!("{head_text}\r\n\r\n{body_text}");
+    let glitch = {
+        let mut state = state.lock().unwrap();
+        let hit = state
+            .glitches
+            .iter_mut()
+            .find(|g| g.times > 0 && text.contains(&g.needle));
+        hit.map(|g| {
+            g.times -= 1;
+            g.kind
+        })
+    };
+    match glitch {
+        Some(GlitchKind::Reset) => {
+            state.lock().unwrap().requests.push(Recorded {
+                method,
+                path,
+                head: head_text.clone(),
+                body: body_text,
+                answered: true,
+            });
+            // Dropping the stream unanswered: the client reads an early end of the connection.
+            drop(client);
+            return Ok(());
+        }
+        Some(GlitchKind::Slow(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
     let canned = {
         let mut state = state.lock().unwrap();
         let hit = state.faults.iter_mut().find(|f| {
@@ -144,7 +198,7 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
                 && path.ends_with(&f.path_suffix)
                 && f.body_contains
                     .as_deref()
-                    .is_none_or(|needle| body_text.contains(needle))
+                    .is_none_or(|needle| text.contains(needle))
         });
         let canned = hit.map(|f| {
             f.times -= 1;
@@ -153,6 +207,7 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
         state.requests.push(Recorded {
             method,
             path,
+            head: head_text.clone(),
             body: body_text,
             answered: canned.is_some(),
         });

@@ -61,7 +61,10 @@ pub async fn outcomes(
             return Ok(Vec::new());
         }
         let outcome = alert(&finding, &origin);
-        runtime::deliver(aws, settings, std::slice::from_ref(&outcome)).await;
+        runtime::record(settings, &outcome);
+        // The alert is this rule's whole work: if it cannot be sent, the invocation fails, so
+        // that Lambda tries again and the dead-letter queue keeps the finding.
+        runtime::try_alert(aws, settings, &outcome).await?;
         Ok(vec![outcome])
     }
     .instrument(span)

@@ -322,12 +322,11 @@ async fn act(
                             .map(|(id, _)| id.clone())
                             .filter(|id| !revoked.contains(id))
                             .collect();
-                        outcomes.push(outcome(
-                            Status::Failed,
-                            &plan.only(&rest),
-                            true,
-                            Some(e.to_string()),
-                        ));
+                        let mut failed =
+                            outcome(Status::Failed, &plan.only(&rest), true, Some(e.to_string()));
+                        // These rules still stand: there is nothing to undo.
+                        failed.undo = None;
+                        outcomes.push(failed);
                         errors.push(e);
                     }
                     None if revoked.is_empty() => {
