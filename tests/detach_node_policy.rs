@@ -7,7 +7,6 @@
 
 mod support;
 
-use aws_sdk_iam::types::Tag;
 use eks_remediator::aws::Aws;
 use eks_remediator::rules::detach_node_policy::handle;
 use eks_remediator::rules::detach_node_policy::RULE as RULE_INFO;
@@ -47,26 +46,7 @@ fn statuses(summary: &Value) -> Vec<String> {
 
 /// A role trusted by EC2, with these managed policies and tags; returns its name.
 async fn role(w: &World, attached: &[&str], tags: &[(&str, &str)]) -> String {
-    let name = unique("role");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let iam = w.aws.iam().await;
-    let mut request = iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust);
-    for (k, v) in tags {
-        request = request.tags(Tag::builder().key(*k).value(*v).build().unwrap());
-    }
-    request.send().await.unwrap();
-    for arn in attached {
-        iam.attach_role_policy()
-            .role_name(&name)
-            .policy_arn(*arn)
-            .send()
-            .await
-            .unwrap();
-    }
-    name
+    support::role(&w.aws, "ec2.amazonaws.com", attached, tags, None).await
 }
 
 async fn node_role(w: &World, extra: &[&str]) -> String {

@@ -15,7 +15,6 @@ mod support;
 
 use std::time::Duration;
 
-use aws_sdk_eks::types::{LogSetup, LogType, Logging, VpcConfigRequest};
 use eks_remediator::aws::Aws;
 use eks_remediator::catalog::Rule;
 use eks_remediator::outcome::Status;
@@ -100,44 +99,7 @@ impl Subject {
                 (e, sg)
             }
             Subject::Cluster => {
-                let name = unique("fault-cluster");
-                w.aws
-                    .eks()
-                    .await
-                    .create_cluster()
-                    .name(&name)
-                    .role_arn("arn:aws:iam::123456789012:role/eks-cluster-role")
-                    .resources_vpc_config(
-                        VpcConfigRequest::builder()
-                            .subnet_ids("subnet-0123456789abcdef0")
-                            .endpoint_public_access(true)
-                            .endpoint_private_access(false)
-                            .public_access_cidrs("0.0.0.0/0")
-                            .build(),
-                    )
-                    .logging(
-                        Logging::builder()
-                            .cluster_logging(
-                                LogSetup::builder()
-                                    .set_types(Some(
-                                        [
-                                            "api",
-                                            "audit",
-                                            "authenticator",
-                                            "controllerManager",
-                                            "scheduler",
-                                        ]
-                                        .map(LogType::from)
-                                        .to_vec(),
-                                    ))
-                                    .enabled(true)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
+                let name = support::cluster(&w.aws, true, "1.34", false).await;
                 let e = event(
                     "enforce-cluster-config",
                     "update-endpoint-public.json",
@@ -146,22 +108,8 @@ impl Subject {
                 (e, name)
             }
             Subject::NodeRole => {
-                let name = unique("fault-role");
-                let iam = w.aws.iam().await;
-                iam.create_role()
-                    .role_name(&name)
-                    .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-                    .send()
-                    .await
-                    .unwrap();
-                for arn in [WORKER, ADMIN] {
-                    iam.attach_role_policy()
-                        .role_name(&name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .unwrap();
-                }
+                let name =
+                    support::role(&w.aws, "ec2.amazonaws.com", &[WORKER, ADMIN], &[], None).await;
                 let e = event(
                     "detach-node-policy",
                     "attach-admin-access.json",

@@ -8,18 +8,14 @@
 mod support;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
-use aws_sdk_eks::types::{
-    EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest,
-};
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
-use aws_sdk_iam::types::Tag as RoleTag;
 use eks_remediator::aws::Aws;
 use eks_remediator::outcome::{Origin, Status};
 use eks_remediator::settings::{Mode, Settings};
 use eks_remediator::sweep;
 use serde_json::Value;
 use support::proxy::{Canned, Fault, Proxy};
-use support::{bucket, unique};
+use support::{bucket, cluster, role, unique};
 
 const WORKER: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
 const CNI: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
@@ -77,63 +73,6 @@ async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
     id
 }
 
-/// A cluster with all logs and secrets encryption, public (unsafe) or private (safe).
-/// A cluster on Kubernetes `version`, with all logs and secrets encryption, public (unsafe)
-/// or private (safe).
-async fn cluster(aws: &Aws, public: bool, version: &str) -> String {
-    let name = unique("sweep-cluster");
-    #[allow(deprecated)]
-    let encryption = EncryptionConfig::builder()
-        .resources("secrets")
-        .provider(
-            Provider::builder()
-                .key_arn(
-                    "arn:aws:kms:eu-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-                )
-                .build(),
-        )
-        .build();
-    aws.eks()
-        .await
-        .create_cluster()
-        .encryption_config(encryption)
-        .name(&name)
-        .version(version)
-        .role_arn("arn:aws:iam::123456789012:role/eks-cluster-role")
-        .resources_vpc_config(
-            VpcConfigRequest::builder()
-                .subnet_ids("subnet-0123456789abcdef0")
-                .endpoint_public_access(public)
-                .endpoint_private_access(!public)
-                .public_access_cidrs("0.0.0.0/0")
-                .build(),
-        )
-        .logging(
-            Logging::builder()
-                .cluster_logging(
-                    LogSetup::builder()
-                        .set_types(Some(
-                            [
-                                "api",
-                                "audit",
-                                "authenticator",
-                                "controllerManager",
-                                "scheduler",
-                            ]
-                            .map(LogType::from)
-                            .to_vec(),
-                        ))
-                        .enabled(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    name
-}
-
 async fn trail(aws: &Aws, logging: bool) -> String {
     let name = unique("sweep-trail");
     let logs = unique("sweep-logs");
@@ -151,70 +90,17 @@ async fn trail(aws: &Aws, logging: bool) -> String {
     name
 }
 
-/// A role `service` may assume, with these managed policies, tags and inline policy.
-async fn role(
-    aws: &Aws,
-    service: &str,
-    attached: &[&str],
-    tags: &[(&str, &str)],
-    inline: Option<&str>,
-) -> String {
-    let name = unique("sweep-role");
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
-    let iam = aws.iam().await;
-    let mut request = iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust);
-    for (k, v) in tags {
-        request = request.tags(RoleTag::builder().key(*k).value(*v).build().unwrap());
-    }
-    request.send().await.unwrap();
-    for arn in attached {
-        iam.attach_role_policy()
-            .role_name(&name)
-            .policy_arn(*arn)
-            .send()
-            .await
-            .unwrap();
-    }
-    if let Some(document) = inline {
-        iam.put_role_policy()
-            .role_name(&name)
-            .policy_name("extras")
-            .policy_document(document)
-            .send()
-            .await
-            .unwrap();
-    }
-    name
-}
-
 const EC2: &str = "ec2.amazonaws.com";
 
 async fn seed(aws: &Aws) -> Seeded {
-    let vpc = aws
-        .ec2()
-        .await
-        .create_vpc()
-        .cidr_block("10.9.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
+    let vpc = support::vpc(aws, "10.9.0.0/16").await;
     let open_group = group(aws, &vpc, true, "0.0.0.0/0").await;
     group(aws, &vpc, true, "10.0.0.0/8").await;
     group(aws, &vpc, false, "0.0.0.0/0").await; // not an EKS group: out of the default scope
-    let public_cluster = cluster(aws, true, CURRENT).await;
-    cluster(aws, false, CURRENT).await;
+    let public_cluster = cluster(aws, true, CURRENT, true).await;
+    cluster(aws, false, CURRENT, true).await;
     // Safe settings, but past the end of support, with a CoreDNS made for an older version.
-    let old_cluster = cluster(aws, false, ENDED).await;
+    let old_cluster = cluster(aws, false, ENDED, true).await;
     let stopped_trail = trail(aws, false).await;
     trail(aws, true).await;
     let detector = aws
@@ -711,19 +597,7 @@ async fn scans_back_off_and_finish_when_aws_throttles() {
     let keys = support::assumed(account).await;
     let direct =
         Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
-    let vpc = direct
-        .ec2()
-        .await
-        .create_vpc()
-        .cidr_block("10.7.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
+    let vpc = support::vpc(&direct, "10.7.0.0/16").await;
     let open = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let admin = role(&direct, EC2, &[WORKER, ADMIN], &[], None).await;
     let proxy = Proxy::start(support::moto_url()).await;
@@ -819,19 +693,7 @@ async fn scans_follow_every_page_of_roles_and_groups() {
     unsafe_roles.sort();
     // Two open EKS groups, which the proxy serves as two pages of DescribeSecurityGroups.
     // (moto ignores MaxResults and answers every group at once; AWS pages by 1000.)
-    let vpc = direct
-        .ec2()
-        .await
-        .create_vpc()
-        .cidr_block("10.8.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
+    let vpc = support::vpc(&direct, "10.8.0.0/16").await;
     let first = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let second = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let proxy = Proxy::start(support::moto_url()).await;

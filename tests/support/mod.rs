@@ -175,16 +175,7 @@ impl World {
     }
 
     pub async fn vpc(&self) -> String {
-        let out = self
-            .aws
-            .ec2()
-            .await
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
-            .await
-            .unwrap();
-        out.vpc().unwrap().vpc_id().unwrap().to_owned()
+        vpc(&self.aws, "10.0.0.0/16").await
     }
 
     /// A security group in `vpc` with `tags`, and no ingress.
@@ -436,6 +427,122 @@ pub async fn sdk_config_with(url: &str, region: &str, keys: &Keys) -> aws_config
         ))
         .load()
         .await
+}
+
+/// A VPC with `cidr` in `aws`'s region; returns its id.
+pub async fn vpc(aws: &Aws, cidr: &str) -> String {
+    let out = aws
+        .ec2()
+        .await
+        .create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .unwrap();
+    out.vpc().unwrap().vpc_id().unwrap().to_owned()
+}
+
+/// A role `service` may assume, with these managed policies, tags and inline policy.
+pub async fn role(
+    aws: &Aws,
+    service: &str,
+    attached: &[&str],
+    tags: &[(&str, &str)],
+    inline: Option<&str>,
+) -> String {
+    let name = unique("role");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let iam = aws.iam().await;
+    let mut request = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust);
+    for (k, v) in tags {
+        request = request.tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    request.send().await.unwrap();
+    for arn in attached {
+        iam.attach_role_policy()
+            .role_name(&name)
+            .policy_arn(*arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    if let Some(document) = inline {
+        iam.put_role_policy()
+            .role_name(&name)
+            .policy_name("extras")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+    }
+    name
+}
+
+/// A cluster on Kubernetes `version` with all five log types, public or private, its secrets
+/// encrypted or not; returns its name.
+pub async fn cluster(aws: &Aws, public: bool, version: &str, encrypted: bool) -> String {
+    let name = unique("cluster");
+    #[allow(deprecated)]
+    let encryption = aws_sdk_eks::types::EncryptionConfig::builder()
+        .resources("secrets")
+        .provider(
+            aws_sdk_eks::types::Provider::builder()
+                .key_arn(
+                    "arn:aws:kms:eu-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                )
+                .build(),
+        )
+        .build();
+    aws.eks()
+        .await
+        .create_cluster()
+        .set_encryption_config(encrypted.then(|| vec![encryption]))
+        .name(&name)
+        .version(version)
+        .role_arn("arn:aws:iam::123456789012:role/eks-cluster-role")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-0123456789abcdef0")
+                .endpoint_public_access(public)
+                .endpoint_private_access(!public)
+                .public_access_cidrs("0.0.0.0/0")
+                .build(),
+        )
+        .logging(
+            aws_sdk_eks::types::Logging::builder()
+                .cluster_logging(
+                    aws_sdk_eks::types::LogSetup::builder()
+                        .set_types(Some(
+                            [
+                                "api",
+                                "audit",
+                                "authenticator",
+                                "controllerManager",
+                                "scheduler",
+                            ]
+                            .map(aws_sdk_eks::types::LogType::from)
+                            .to_vec(),
+                        ))
+                        .enabled(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
 }
 
 /// `tests/fixtures/reference-events/`: published samples, see its SOURCES.md.
