@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import e2e  # noqa: E402  (moto and client helpers of the black-box run)
+from measure import moto_requests  # noqa: E402  (requests in moto's log)
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_SIZES", "100,1000").split(",")]
 CPU_BUDGET_S = {1000: 0.2}
@@ -52,11 +53,6 @@ def seed(endpoint, region, count):
         if unsafe:
             open_ids.append(group)
     return open_ids
-
-
-def moto_requests(log_path):
-    text = log_path.read_text("utf-8", "replace")
-    return sum(1 for line in text.splitlines() if '"POST /' in line or '"GET /' in line)
 
 
 def main():

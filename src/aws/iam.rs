@@ -12,55 +12,45 @@ use crate::error::{AwsError, AwsErrorKind};
 impl Aws {
     /// The ARNs of the managed policies attached to `role`, every page.
     pub async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .iam()
+            .await
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
         let mut arns = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .iam()
-                .await
-                .list_attached_role_policies()
-                .role_name(role)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| classify("ListAttachedRolePolicies", role, e))?;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListAttachedRolePolicies", role, e))?;
             arns.extend(
-                out.attached_policies()
+                page.attached_policies()
                     .iter()
                     .filter_map(|p| p.policy_arn())
                     .map(str::to_owned),
             );
-            marker = out.marker().map(str::to_owned);
-            if !out.is_truncated() || marker.is_none() {
-                return Ok(arns);
-            }
         }
+        Ok(arns)
     }
 
     /// The role's tags, every page.
     pub async fn role_tags(&self, role: &str) -> Result<Tags, AwsError> {
+        let mut pages = self
+            .iam()
+            .await
+            .list_role_tags()
+            .role_name(role)
+            .into_paginator()
+            .send();
         let mut tags = Tags::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .iam()
-                .await
-                .list_role_tags()
-                .role_name(role)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| classify("ListRoleTags", role, e))?;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListRoleTags", role, e))?;
             tags.extend(
-                out.tags()
+                page.tags()
                     .iter()
                     .map(|t| (t.key().to_owned(), t.value().to_owned())),
             );
-            marker = out.marker().map(str::to_owned);
-            if !out.is_truncated() || marker.is_none() {
-                return Ok(tags);
-            }
         }
+        Ok(tags)
     }
 
     /// The default version's document of a managed policy (`GetPolicy`, `GetPolicyVersion`).
@@ -162,49 +152,34 @@ pub struct RoleSummary {
 impl Aws {
     /// Every role of the account, every page.
     pub async fn list_roles(&self) -> Result<Vec<RoleSummary>, AwsError> {
+        let mut pages = self.iam().await.list_roles().into_paginator().send();
         let mut roles = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .iam()
-                .await
-                .list_roles()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| classify("ListRoles", "*", e))?;
-            roles.extend(out.roles().iter().map(|r| RoleSummary {
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListRoles", "*", e))?;
+            roles.extend(page.roles().iter().map(|r| RoleSummary {
                 name: r.role_name().to_owned(),
                 path: r.path().to_owned(),
                 trust: r.assume_role_policy_document().map(str::to_owned),
             }));
-            marker = out.marker().map(str::to_owned);
-            if !out.is_truncated() || marker.is_none() {
-                return Ok(roles);
-            }
         }
+        Ok(roles)
     }
 
     /// The names of the role's inline policies, every page.
     pub async fn role_inline_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .iam()
+            .await
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
         let mut names = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .iam()
-                .await
-                .list_role_policies()
-                .role_name(role)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| classify("ListRolePolicies", role, e))?;
-            names.extend(out.policy_names().iter().cloned());
-            marker = out.marker().map(str::to_owned);
-            if !out.is_truncated() || marker.is_none() {
-                return Ok(names);
-            }
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListRolePolicies", role, e))?;
+            names.extend(page.policy_names().iter().cloned());
         }
+        Ok(names)
     }
 }
 
