@@ -292,9 +292,8 @@ async fn run(aws: &Aws, settings: &Settings, origin: &Origin) -> sweep::Report {
 #[tokio::test]
 async fn a_scan_finds_exactly_the_violations_and_a_sweep_fixes_them() {
     let (region, account) = ("eu-north-1", "100000000001");
-    let keys = support::assumed(account).await;
-    let direct =
-        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let (keys, config) = support::in_account(region, account).await;
+    let direct = Aws::with_config(config);
     let seeded = seed(&direct).await;
     let (_proxy, aws) = through_proxy(&keys, region, SWEEP_DAY, Some(&seeded.old_cluster)).await;
     let origin = sweep::origin(account, region, "test", SWEEP_TIME);
@@ -386,8 +385,8 @@ async fn a_scan_finds_exactly_the_violations_and_a_sweep_fixes_them() {
 #[tokio::test]
 async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
     let (region, account) = ("ca-central-1", "100000000002");
-    let keys = support::assumed(account).await;
-    let aws = Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let (keys, config) = support::in_account(region, account).await;
+    let aws = Aws::with_config(config);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -480,8 +479,7 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
 #[tokio::test]
 async fn the_sweep_function_alerts_each_violation_or_one_digest() {
     let (region, account) = ("ap-northeast-3", "100000000003");
-    let keys = support::assumed(account).await;
-    let config = support::sdk_config_with(support::moto_url(), region, &keys).await;
+    let (keys, config) = support::in_account(region, account).await;
     let seeded = seed(&Aws::with_config(config.clone())).await;
     let (_proxy, aws) = through_proxy(&keys, region, SWEEP_DAY, Some(&seeded.old_cluster)).await;
     let w = support::World::in_account(config, region, account).await;
@@ -594,9 +592,8 @@ fn iam_throttling() -> Canned {
 #[tokio::test]
 async fn scans_back_off_and_finish_when_aws_throttles() {
     let (region, account) = ("eu-south-1", "100000000005");
-    let keys = support::assumed(account).await;
-    let direct =
-        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let (keys, config) = support::in_account(region, account).await;
+    let direct = Aws::with_config(config);
     let vpc = support::vpc(&direct, "10.7.0.0/16").await;
     let open = group(&direct, &vpc, true, "0.0.0.0/0").await;
     let admin = role(&direct, EC2, &[WORKER, ADMIN], &[], None).await;
@@ -677,9 +674,8 @@ async fn page_of(keys: &support::Keys, region: &str, group: &str, next: Option<&
 #[tokio::test]
 async fn scans_follow_every_page_of_roles_and_groups() {
     let (region, account) = ("eu-west-3", "100000000004");
-    let keys = support::assumed(account).await;
-    let direct =
-        Aws::with_config(support::sdk_config_with(support::moto_url(), region, &keys).await);
+    let (keys, config) = support::in_account(region, account).await;
+    let direct = Aws::with_config(config);
     // More than one page of roles (IAM pages hold 100): most are EC2-trusted roles without
     // any sign of a node; three node roles carry AdministratorAccess.
     let mut unsafe_roles = Vec::new();

@@ -407,10 +407,13 @@ pub async fn query(key: &str, region: &str, service: &str, body: &str) -> String
         .unwrap_or(answer)
 }
 
-/// An SDK config for moto in `region` of another `account`, for tests that must see exactly
-/// their own resources, IAM roles included (IAM is global in an account).
-pub async fn sdk_config_in_account(region: &str, account: &str) -> aws_config::SdkConfig {
-    sdk_config_with(moto_url(), region, &assumed(account).await).await
+/// Credentials for another `account` and an SDK config for moto in `region` with them, for
+/// tests that must see exactly their own resources, IAM roles included (IAM is global in an
+/// account). The keys serve the CLI's environment and configs through a proxy.
+pub async fn in_account(region: &str, account: &str) -> (Keys, aws_config::SdkConfig) {
+    let keys = assumed(account).await;
+    let config = sdk_config_with(moto_url(), region, &keys).await;
+    (keys, config)
 }
 
 /// An SDK config for `url` (moto, or a proxy in front of it) with `keys`.
