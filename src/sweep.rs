@@ -19,18 +19,56 @@ use crate::rules::{
 use crate::runtime;
 use crate::settings::Settings;
 
-/// The scans, in the order they run: one per rule that has one, and the clusters' version
-/// hygiene (alerts of `enforce-cluster-config`).
-pub const SCANNED: &[&str] = &[
-    revoke_open_ingress::RULE.name,
-    enforce_cluster_config::RULE.name,
-    VERSIONS,
-    detach_node_policy::RULE.name,
-    restore_audit_trail::RULE.name,
-];
+/// One scan of current state: one per rule that has one, and the clusters' version hygiene
+/// (alerts of `enforce-cluster-config`). An exhaustive `match` reaches each one's code, as
+/// [`crate::catalog::Rule`] does for events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scan {
+    OpenIngress,
+    ClusterConfig,
+    ClusterVersions,
+    NodeRoles,
+    AuditTrail,
+}
 
-/// The name of the version-hygiene scan.
-pub const VERSIONS: &str = "cluster-versions";
+impl Scan {
+    /// Every scan, in the order they run.
+    pub const ALL: &'static [Scan] = &[
+        Scan::OpenIngress,
+        Scan::ClusterConfig,
+        Scan::ClusterVersions,
+        Scan::NodeRoles,
+        Scan::AuditTrail,
+    ];
+
+    /// The name progress and failures are reported under: the rule's, or `cluster-versions`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scan::OpenIngress => revoke_open_ingress::RULE.name,
+            Scan::ClusterConfig => enforce_cluster_config::RULE.name,
+            Scan::ClusterVersions => "cluster-versions",
+            Scan::NodeRoles => detach_node_policy::RULE.name,
+            Scan::AuditTrail => restore_audit_trail::RULE.name,
+        }
+    }
+
+    async fn run(
+        self,
+        aws: &Aws,
+        settings: &Settings,
+        origin: &Origin,
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        match self {
+            Scan::OpenIngress => revoke_open_ingress::scan(aws, settings, origin).await,
+            Scan::ClusterConfig => enforce_cluster_config::scan(aws, settings, origin).await,
+            Scan::ClusterVersions => {
+                enforce_cluster_config::scan_versions(aws, settings, origin).await
+            }
+            Scan::NodeRoles => detach_node_policy::scan(aws, settings, origin).await,
+            Scan::AuditTrail => restore_audit_trail::scan(aws, settings, origin).await,
+        }
+    }
+}
 
 /// Every AWS action the sweep calls: what the template's `SweepRole` grants (proved by
 /// `tests/catalog.rs`) and what its tests record (`tests/support::granted_as`). Reads of every
@@ -96,19 +134,8 @@ impl Report {
             )
         })
     }
-}
 
-/// One row of `scan --json`.
-#[derive(Debug, Serialize)]
-pub struct Row<'a> {
-    pub rule: &'static str,
-    pub status: Status,
-    pub resource: &'a crate::outcome::ResourceRef,
-    pub finding: &'a str,
-    pub actions: &'a [String],
-}
-
-impl Report {
+    /// The rows of `scan --json`.
     pub fn rows(&self) -> Vec<Row<'_>> {
         self.outcomes
             .iter()
@@ -121,6 +148,16 @@ impl Report {
             })
             .collect()
     }
+}
+
+/// One row of `scan --json`.
+#[derive(Debug, Serialize)]
+pub struct Row<'a> {
+    pub rule: &'static str,
+    pub status: Status,
+    pub resource: &'a ResourceRef,
+    pub finding: &'a str,
+    pub actions: &'a [String],
 }
 
 /// The origin of a sweep's outcomes: no actor, an event named `Sweep`.
@@ -138,7 +175,7 @@ pub fn origin(account: &str, region: &str, id: &str, time: &str) -> Origin {
     }
 }
 
-/// Runs every scan, telling `progress` which rule starts. Remediates or reports per
+/// Runs every scan, telling `progress` which one starts. Remediates or reports per
 /// `settings` (the CLI passes alert-only settings); alerts are the caller's to send.
 pub async fn run(
     aws: &Aws,
@@ -147,28 +184,17 @@ pub async fn run(
     progress: impl Fn(&str),
 ) -> Report {
     let mut report = Report::default();
-    for &rule in SCANNED {
-        progress(rule);
-        let result = match rule {
-            r if r == revoke_open_ingress::RULE.name => {
-                revoke_open_ingress::scan(aws, settings, origin).await
-            }
-            r if r == enforce_cluster_config::RULE.name => {
-                enforce_cluster_config::scan(aws, settings, origin).await
-            }
-            VERSIONS => enforce_cluster_config::scan_versions(aws, settings, origin).await,
-            r if r == detach_node_policy::RULE.name => {
-                detach_node_policy::scan(aws, settings, origin).await
-            }
-            _ => restore_audit_trail::scan(aws, settings, origin).await,
-        };
-        match result {
+    for &scan in Scan::ALL {
+        progress(scan.name());
+        // Boxed: the scans' futures nest deep enough that, inline, the sweep binary's main
+        // future passes rustc's layout depth limit. One allocation per scan per sweep.
+        match Box::pin(scan.run(aws, settings, origin)).await {
             Ok(outcomes) => report.outcomes.extend(
                 outcomes
                     .into_iter()
                     .filter(|o| o.status != Status::Resolved),
             ),
-            Err(error) => report.errors.push((rule, error.to_string())),
+            Err(error) => report.errors.push((scan.name(), error.to_string())),
         }
     }
     report

@@ -432,9 +432,10 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
         assert!(text.contains(name.as_str()), "{name} in {text}");
     }
     let progress = String::from_utf8_lossy(&table.stderr);
-    for rule in sweep::SCANNED {
+    for scan in sweep::Scan::ALL {
+        let name = scan.name();
         assert!(
-            progress.contains(&format!("scanning: {rule}")),
+            progress.contains(&format!("scanning: {name}")),
             "{progress}"
         );
     }
