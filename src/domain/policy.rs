@@ -91,20 +91,14 @@ fn statements_of(value: &Value) -> Result<Vec<&Value>, PolicyError> {
 /// statements): how the sweep tells, from `ListRoles` alone, which roles a node could run with.
 pub fn trusted_services(trust: &str) -> Result<Vec<String>, PolicyError> {
     let value = json_of(trust)?;
-    Ok(statements_of(&value)?
-        .into_iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .filter_map(|s| s.get("Principal")?.get("Service"))
-        .flat_map(|service| match service {
-            Value::String(one) => vec![one.clone()],
-            Value::Array(many) => many
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect())
+    let mut services = Vec::new();
+    for statement in statements_of(&value)? {
+        if statement.get("Effect").and_then(Value::as_str) == Some("Allow") {
+            let principal = statement.get("Principal");
+            services.extend(strings(principal.and_then(|p| p.get("Service")))?.unwrap_or_default());
+        }
+    }
+    Ok(services)
 }
 
 impl PolicyDocument {
