@@ -231,22 +231,19 @@ async fn scan_role(
         if role.sign.is_none() && !groups.is_empty() {
             role.sign = Some(NodeSign::Nodegroups(groups));
         }
-        if role.sign.is_none() {
+        let Some(sign) = role.sign.clone() else {
             return Ok(None);
-        }
+        };
         let inline = aws.role_inline_policies(&name).await?;
-        Ok::<_, AwsError>(Some((role, inline)))
+        Ok::<_, AwsError>(Some((role, sign, inline)))
     };
-    let (role, inline) = match read.await {
+    let (role, sign, inline) = match read.await {
         Ok(Some(read)) => read,
         Ok(None) => return Vec::new(),
         Err(error) => {
             tracing::warn!(role = %name, %error, "role left to the next sweep");
             return Vec::new();
         }
-    };
-    let Some(sign) = &role.sign else {
-        return Vec::new();
     };
     let exempt = guard::is_exempt(&role.tags, &settings.exempt_tag_key);
     let attached = role
@@ -264,7 +261,7 @@ async fn scan_role(
     });
     let mut outcomes = Vec::new();
     for trigger in attached.chain(inline) {
-        let decision = match decide(aws, &trigger, &role, sign, settings).await {
+        let decision = match decide(aws, &trigger, &role, &sign, settings).await {
             Ok(d) => d,
             Err(error) => {
                 tracing::warn!(role = %name, %error, "policy left to the next sweep");

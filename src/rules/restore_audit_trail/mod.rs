@@ -336,18 +336,16 @@ pub async fn scan(
     let mut decisions = Vec::new();
     let detectors = aws.list_detectors().await?;
     if detectors.is_empty() {
-        let mut o = Outcome {
+        decisions.push(Decision::Report(Outcome {
             rule: RULE.name,
             status: Status::Alert,
             resource: detector_ref(origin, "none"),
             finding: "no GuardDuty detector in this region: no threat detection for EKS".into(),
             actions: Vec::new(),
             undo: None,
-            note: None,
+            note: Some("create one with EKS audit-log and runtime monitoring (aws guardduty create-detector --enable --features ...)".into()),
             origin: origin.clone(),
-        };
-        o.note = Some("create one with EKS audit-log and runtime monitoring (aws guardduty create-detector --enable --features ...)".into());
-        decisions.push(Decision::Report(o));
+        }));
     }
     for detector in detectors {
         let off = everything_watched();
