@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Measures a release build of `revoke-open-ingress` against DESIGN.md's budgets.
+"""Measures the release build of every function against DESIGN.md's budgets.
 
-For each of several runs: spawn the binary under a minimal Lambda Runtime API served here,
-against moto's server on localhost, and measure
-  cold start    process spawn -> first GET /next (settings validated, nothing else loaded),
-  first event   /next answered with a world-open AuthorizeSecurityGroupIngress -> response
-                posted (describe, revoke by rule id, publish the alert),
-  warm event    the same on a second group, in the same process,
+For each function, and each of several runs: spawn its binary under a minimal Lambda Runtime
+API served here, against moto's server on localhost, and measure
+  cold start    process spawn -> first GET /next (settings validated; the SDK's config and
+                clients are built on the first event that needs them),
+  first event   /next answered with the function's sample event (the one its e2e demo uses,
+                on a freshly seeded resource) -> response posted: observe, fix, alert,
+  warm event    the same on a second resource, in the same process,
   AWS calls     requests moto logged during the first event,
   peak memory   VmHWM of the process after both events;
-and the deployment zip (the binary as `bootstrap`, deflated). Prints a table beside the
-budgets and writes bench/out/results.json. Not a pass/fail test.
+and its deployment zip (the binary as `bootstrap`, deflated). The sweep function gets one
+scheduled event over whatever the runs above left in the account. Prints a table beside the
+budgets (the first-event budget is written for revoke-open-ingress: describe, revoke,
+publish) and writes bench/out/functions.json. Not a pass/fail test.
 
-    bench/run            (builds the release binary, then runs this)
+    bench/run            (builds the release binaries, then runs this and bench/sweep.py)
+    BENCH_RUNS=9 BENCH_FUNCTIONS=revoke-open-ingress python bench/measure.py
 """
 
 import json
@@ -32,14 +36,21 @@ sys.path.insert(0, str(REPO / "scripts"))
 import e2e  # noqa: E402  (moto, seeding and event helpers of the black-box run)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-FUNCTION = "revoke-open-ingress"
-BUDGETS = {"cold_start_ms": 5, "first_event_ms": 12, "aws_calls": 3, "peak_memory_mib": 10, "zip_mib": 3}
+ONLY = [f for f in os.environ.get("BENCH_FUNCTIONS", "").split(",") if f]
+BUDGETS = {"cold_start_ms": 5, "peak_memory_mib": 10, "zip_mib": 3}
+FIRST_EVENT_BUDGETS = {"revoke-open-ingress": {"first_event_ms": 12, "aws_calls": 3}}
+# What each function's sample event leads to on its seeded resource.
+EXPECTED = {"notify-eks-finding": "alert"}
+SWEEP = "sweep"
+SCHEDULED = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
+COLUMNS = ("cold_start_ms", "first_event_ms", "warm_event_ms", "aws_calls", "peak_memory_mib", "zip_mib")
 
 
 class RuntimeApi:
     """The three Runtime API routes a function uses, with timestamps."""
 
-    def __init__(self):
+    def __init__(self, function):
+        self.function = function
         self.events = []          # queue of (request id, bytes)
         self.lock = threading.Condition()
         self.first_next = None
@@ -65,7 +76,7 @@ class RuntimeApi:
                 self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
                 self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60000))
                 self.send_header("Lambda-Runtime-Invoked-Function-Arn",
-                                 f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}")
+                                 f"arn:aws:lambda:us-east-1:123456789012:function:{api.function}")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -74,9 +85,10 @@ class RuntimeApi:
                 now = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                request_id = self.path.split("/")[-2]
+                # /2018-06-01/runtime/invocation/<id>/response, or .../<id>/error
+                request_id, outcome = self.path.split("/")[-2:]
                 with api.lock:
-                    api.responses[request_id] = (now, body)
+                    api.responses[request_id] = (now, body, outcome)
                     api.lock.notify_all()
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
@@ -98,8 +110,8 @@ class RuntimeApi:
             while request_id not in self.responses:
                 if not self.lock.wait(timeout=max(0.0, deadline - time.monotonic())):
                     raise RuntimeError(f"no response to {request_id}")
-        at, body = self.responses[request_id]
-        return (at - self.served[request_id]) * 1000, json.loads(body)
+        at, body, outcome = self.responses[request_id]
+        return (at - self.served[request_id]) * 1000, outcome, json.loads(body or b"null")
 
 
 def moto_requests(log_path):
@@ -120,79 +132,154 @@ def zip_size(binary, workdir):
     return path.stat().st_size
 
 
-def main():
+def release_binary(function):
     target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
-    binary = target / "release" / FUNCTION
+    binary = target / "release" / function
     if not binary.exists():
         sys.exit(f"{binary} missing: run bench/run (it builds with --release)")
+    return binary
+
+
+def spawn(binary, function, env_extra, api):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(env_extra)
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_LOG_LEVEL": "WARN",
+    })
+    env.pop("RUST_LOG", None)
+    return subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure_function(fn, ctx, workdir):
+    """RUNS processes of `fn`, each with a first and a warm event on resources of its own."""
+    binary, expected = release_binary(fn.name), EXPECTED.get(fn.name, "remediated")
+    moto_log, runs = workdir / "moto.log", []
+    for run in range(RUNS):
+        resources = [fn.seed(ctx, f"bench-{fn.name}-{run}-{i}") for i in range(2)]
+        events = [e2e.build_event(fn.sample, [(e2e.PH_ACCOUNT, ctx["account"]), (e2e.PH_REGION, e2e.REGION),
+                                              *fn.replacements(r)], workdir / f"{fn.name}-{run}-{i}.json")
+                  for i, r in enumerate(resources)]
+        api = RuntimeApi(fn.name)
+        spawned = time.perf_counter()
+        proc = spawn(binary, fn.name, e2e.function_env(fn, "remediate", ctx), api)
+        try:
+            before = moto_requests(moto_log)
+            first_ms, first_kind, first = api.invoke(f"first-{run}", events[0])
+            calls = moto_requests(moto_log) - before
+            warm_ms, warm_kind, warm = api.invoke(f"warm-{run}", events[1])
+            for kind, out in ((first_kind, first), (warm_kind, warm)):
+                statuses = [o["status"] for o in (out or {}).get("outcomes", [])]
+                if kind != "response" or statuses != [expected]:
+                    raise RuntimeError(f"{fn.name}: expected one {expected} outcome, got {kind} {out}")
+            runs.append({
+                "cold_start_ms": (api.first_next - spawned) * 1000,
+                "first_event_ms": first_ms,
+                "warm_event_ms": warm_ms,
+                "aws_calls": calls,
+                "peak_memory_mib": vm_hwm_kib(proc.pid) / 1024,
+            })
+        finally:
+            proc.kill()
+            proc.wait()
+            api.server.shutdown()
+    return runs
+
+
+def measure_sweep(ctx, workdir):
+    """RUNS sweep processes, each with one scheduled event over the account as it is."""
+    binary, moto_log, runs = release_binary(SWEEP), workdir / "moto.log", []
+    event = json.loads(SCHEDULED.read_text())
+    event["account"] = ctx["account"]
+    env = {k: v for k, v in e2e.function_env(e2e.INGRESS, "alert-only", ctx).items()
+           if k.startswith("AWS_") or k in ("MODE", "ALERT_TOPIC_ARN")}
+    env["SWEEP_DIGEST_OVER"] = "5"
+    notes = set()
+    for run in range(RUNS):
+        api = RuntimeApi(SWEEP)
+        spawned = time.perf_counter()
+        proc = spawn(binary, SWEEP, env, api)
+        try:
+            before = moto_requests(moto_log)
+            ms, kind, out = api.invoke(f"sweep-{run}", event, timeout=120)
+            calls = moto_requests(moto_log) - before
+            if kind == "error":
+                # moto has no DescribeClusterVersions: the version scan fails, the rest count.
+                notes.add(f"{out.get('errorType')}: {out.get('errorMessage')}")
+            runs.append({
+                "cold_start_ms": (api.first_next - spawned) * 1000,
+                "first_event_ms": ms,
+                "aws_calls": calls,
+                "peak_memory_mib": vm_hwm_kib(proc.pid) / 1024,
+            })
+        finally:
+            proc.kill()
+            proc.wait()
+            api.server.shutdown()
+    return runs, sorted(notes)
+
+
+def summarise(runs, binary, workdir):
+    summary = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    summary["zip_mib"] = zip_size(binary, workdir) / 1024 / 1024
+    summary["binary_mib"] = binary.stat().st_size / 1024 / 1024
+    return summary
+
+
+def table(results):
+    lines = [f"{'function':<24}" + "".join(f"{c:>17}" for c in COLUMNS)]
+    budgets = {c: BUDGETS.get(c) for c in COLUMNS}
+    lines.append(f"{'budget':<24}" + "".join(f"{'' if b is None else b:>17}" for b in budgets.values()))
+    over = []
+    for name, r in results.items():
+        cells = []
+        for c in COLUMNS:
+            value = r["summary"].get(c)
+            budget = FIRST_EVENT_BUDGETS.get(name, {}).get(c, budgets[c])
+            mark = "" if value is None or budget is None or value <= budget else " OVER"
+            if mark:
+                over.append(f"{name} {c} {value:.2f} > {budget}")
+            cells.append(f"{'-' if value is None else f'{value:.2f}'}{mark:>5}")
+        lines.append(f"{name:<24}" + "".join(f"{cell:>17}" for cell in cells))
+    return "\n".join(lines), over
+
+
+def main():
+    functions = [fn for fn in e2e.FUNCTIONS if not ONLY or fn.name in ONLY]
     workdir = Path(tempfile.mkdtemp(prefix="eks-remediator-bench-"))
-    results = []
+    results = {}
     try:
         moto_port = e2e.start_moto(workdir)
         aws = e2e.clients(f"http://127.0.0.1:{moto_port}")
-        vpc = aws["ec2"].create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
-        topic, _queue = e2e.seed_alerts(aws["sns"], aws["sqs"])
-        moto_log = workdir / "moto.log"
-        for run in range(RUNS):
-            ctx = {"aws": aws, "vpc": vpc}
-            groups = [e2e.INGRESS.seed(ctx, f"bench-{run}-{i}") for i in range(2)]
-            events = [e2e.build_event(e2e.INGRESS.sample,
-                                      [(e2e.PH_ACCOUNT, "123456789012"), (e2e.PH_REGION, "us-east-1"),
-                                       *e2e.INGRESS.replacements(g)], workdir / f"e{run}{i}.json")
-                      for i, g in enumerate(groups)]
-            api = RuntimeApi()
-            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-            env.update({
-                "AWS_LAMBDA_RUNTIME_API": api.address,
-                "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
-                "AWS_LAMBDA_FUNCTION_VERSION": "1",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-                "AWS_LAMBDA_LOG_LEVEL": "WARN",
-                "MODE": "remediate",
-                "ALERT_TOPIC_ARN": topic,
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_EC2_METADATA_DISABLED": "true",
-            })
-            spawned = time.perf_counter()
-            proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                before = moto_requests(moto_log)
-                first_ms, first = api.invoke(f"first-{run}", events[0])
-                calls = moto_requests(moto_log) - before
-                warm_ms, warm = api.invoke(f"warm-{run}", events[1])
-                for out in (first, warm):
-                    statuses = [o["status"] for o in out.get("outcomes", [])]
-                    if statuses != ["remediated"]:
-                        raise RuntimeError(f"unexpected output {out}")
-                results.append({
-                    "cold_start_ms": (api.first_next - spawned) * 1000,
-                    "first_event_ms": first_ms,
-                    "warm_event_ms": warm_ms,
-                    "aws_calls": calls,
-                    "peak_memory_mib": vm_hwm_kib(proc.pid) / 1024,
-                })
-            finally:
-                proc.kill()
-                proc.wait()
-                api.server.shutdown()
-        size = zip_size(binary, workdir)
+        vpc, subnets = e2e.seed_network(aws["ec2"])
+        topic, queue = e2e.seed_alerts(aws["sns"], aws["sqs"])
+        ctx = {"aws": aws, "account": aws["sts"].get_caller_identity()["Account"], "moto_port": moto_port,
+               "topic": topic, "queue": queue, "vpc": vpc, "subnets": subnets}
+        for fn in functions:
+            e2e.log(f"measuring {fn.name} ({RUNS} runs)")
+            runs = measure_function(fn, ctx, workdir)
+            results[fn.name] = {"summary": summarise(runs, release_binary(fn.name), workdir), "runs": runs}
+        if not ONLY or SWEEP in ONLY:
+            e2e.log(f"measuring {SWEEP} ({RUNS} runs)")
+            runs, notes = measure_sweep(ctx, workdir)
+            results[SWEEP] = {"summary": summarise(runs, release_binary(SWEEP), workdir), "runs": runs,
+                              "notes": notes}
     finally:
         e2e.Child.stop_all()
-    summary = {key: statistics.median(r[key] for r in results) for key in results[0]}
-    summary["zip_mib"] = size / 1024 / 1024
-    summary["binary_mib"] = binary.stat().st_size / 1024 / 1024
-    print(f"revoke-open-ingress, release build, {RUNS} runs against moto on localhost (medians)")
-    print(f"{'measure':<18}{'value':>10}{'budget':>10}")
-    for key, value in summary.items():
-        budget = BUDGETS.get(key)
-        flag = "" if budget is None else ("  ok" if value <= budget else "  OVER")
-        print(f"{key:<18}{value:>10.2f}{'' if budget is None else budget:>10}{flag}")
+    print(f"Release builds, {RUNS} runs each against moto on localhost (medians; times in ms, sizes in MiB)")
+    text, over = table(results)
+    print(text)
+    print("first-event budget (revoke-open-ingress): 12 ms and 3 AWS calls; the sweep's event is a whole sweep")
+    for note in results.get(SWEEP, {}).get("notes", []):
+        print(f"sweep: {note}")
+    for line in over:
+        print(f"OVER BUDGET: {line}")
     out = REPO / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"summary": summary, "runs": results}, indent=2))
+    (out / "functions.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -175,6 +175,19 @@ pub fn origin(account: &str, region: &str, id: &str, time: &str) -> Origin {
     }
 }
 
+/// The origin of a sweep started by a scheduled EventBridge event: its account, region, id
+/// and time (versions are judged on that time, not the clock). Only the envelope is read.
+pub fn scheduled_origin(event: Value) -> Result<Origin, EventError> {
+    let envelope: EventBridgeEvent<Value> =
+        serde_json::from_value(event).map_err(EventError::Envelope)?;
+    Ok(origin(
+        envelope.account.as_deref().unwrap_or_default(),
+        envelope.region.as_deref().unwrap_or_default(),
+        envelope.id.as_deref().unwrap_or_default(),
+        &envelope.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    ))
+}
+
 /// Runs every scan, telling `progress` which one starts. Remediates or reports per
 /// `settings` (the CLI passes alert-only settings); alerts are the caller's to send.
 pub async fn run(
@@ -245,14 +258,7 @@ pub fn table(report: &Report) -> String {
 /// function's mode, then sends one alert per violation, or one digest when there are more
 /// than `SWEEP_DIGEST_OVER`; fails when a scan could not finish.
 pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
-    let envelope: EventBridgeEvent<Value> =
-        serde_json::from_value(event).map_err(EventError::Envelope)?;
-    let origin = origin(
-        envelope.account.as_deref().unwrap_or_default(),
-        envelope.region.as_deref().unwrap_or_default(),
-        envelope.id.as_deref().unwrap_or_default(),
-        &envelope.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
-    );
+    let origin = scheduled_origin(event)?;
     let report = run(aws, settings, &origin, |rule| info!(rule, "scanning")).await;
     for (rule, error) in &report.errors {
         tracing::warn!(rule, %error, "scan failed; the other rules' results still count");

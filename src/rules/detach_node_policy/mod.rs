@@ -123,7 +123,7 @@ pub async fn outcomes(
 }
 
 /// Why the event needs no AWS call at all, when the event alone tells.
-fn needs_no_look(trigger: &Trigger, settings: &Settings) -> Option<&'static str> {
+pub fn needs_no_look(trigger: &Trigger, settings: &Settings) -> Option<&'static str> {
     match trigger {
         Trigger::Attach { policy_arn, .. } if detect::is_protected(policy_arn, settings) => {
             Some("a baseline or allow-listed policy")

@@ -72,7 +72,7 @@ pub async fn outcomes(
 }
 
 /// The one alert for a finding.
-fn alert(f: &EksFinding, origin: &Origin) -> Outcome {
+pub fn alert(f: &EksFinding, origin: &Origin) -> Outcome {
     let label = detect::severity_label(f.severity);
     let resource = match (&f.cluster, &f.cluster_arn) {
         (Some(name), arn) => ResourceRef {

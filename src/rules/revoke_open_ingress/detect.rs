@@ -2,7 +2,7 @@
 //! scope, which rules Kubernetes made, and what to do with each group. Never calls AWS.
 
 use std::collections::BTreeSet;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv6Net};
 
@@ -14,11 +14,24 @@ use crate::guard::is_exempt;
 use crate::settings::{IngressScope, Settings};
 
 /// Prefixes shorter than this cover public address space whatever the address: no private
-/// IPv4 range is larger than a /8 (10.0.0.0/8), so `/0` to `/7` always reach the internet.
+/// IPv4 range is larger than a /8 (10.0.0.0/8), so a `/0` to `/7` below the multicast range
+/// always reaches the internet.
 pub const WORLD_PREFIX_BELOW: u8 = 8;
 
-/// Whether `source` admits (a large part of) the internet: `0.0.0.0/0`, `::/0`, or any
-/// CIDR with a prefix shorter than /8, except IPv6 unique-local space (`fc00::/7`).
+/// Where internet hosts live: IPv4 below multicast (`224.0.0.0/4` and the reserved
+/// `240.0.0.0/4` are never a host's address), and IPv6 global unicast (`2000::/3`, the only
+/// space handed out for the internet).
+const IPV4_UNICAST_END: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 0);
+const IPV6_GLOBAL_UNICAST: Ipv6Addr = Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0);
+const IPV6_GLOBAL_UNICAST_PREFIX: u8 = 3;
+
+/// Whether `source` admits (a large part of) the internet: `0.0.0.0/0`, `::/0`, or any CIDR
+/// with a prefix shorter than /8 that reaches public unicast space (DESIGN.md's "any public
+/// CIDR with prefix < /8").
+///
+/// So `8000::/1`, `fc00::/7` (unique-local) or `224.0.0.0/3` (multicast and reserved) are
+/// not world-open: no internet host has an address in them, and revoking them would change
+/// a rule that is not unsafe.
 pub fn is_world_open(source: &Source) -> bool {
     let Source::Cidr(net) = source else {
         return false;
@@ -27,11 +40,9 @@ pub fn is_world_open(source: &Source) -> bool {
         return false;
     }
     match net.trunc() {
-        IpNet::V4(_) => true,
-        IpNet::V6(v6) => {
-            let unique_local = Ipv6Net::new(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7);
-            !unique_local.is_ok_and(|ula| ula.contains(&v6))
-        }
+        IpNet::V4(v4) => v4.network() < IPV4_UNICAST_END,
+        IpNet::V6(v6) => Ipv6Net::new(IPV6_GLOBAL_UNICAST, IPV6_GLOBAL_UNICAST_PREFIX)
+            .is_ok_and(|global| global.contains(&v6) || v6.contains(&global)),
     }
 }
 
@@ -365,6 +376,9 @@ pub fn worth_a_look(trigger: &Trigger, settings: &Settings) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::Protocol;
@@ -390,7 +404,12 @@ mod tests {
             ("10.0.0.0/8", false),
             ("203.0.113.0/24", false),
             ("2000::/3", true),
-            ("8000::/1", true),
+            ("8000::/1", false),
+            ("4000::/2", false),
+            ("::/2", true),
+            ("224.0.0.0/3", false),
+            ("240.0.0.0/4", false),
+            ("192.0.0.0/2", true),
             ("fc00::/7", false),
             ("fd00::/8", false),
             ("2001:db8::/32", false),
