@@ -4,6 +4,10 @@
 //! decides and acts. Keeping both ends here means every function skips its own calls and
 //! failed calls, and reports outcomes the same way.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -13,12 +17,36 @@ use crate::error::{AwsError, EventError, HandlerError};
 use crate::guard::{self, Skip};
 use crate::intake::{self, Incoming};
 use crate::metrics;
-use crate::outcome::{Origin, Outcome, Status};
+use crate::outcome::{Origin, Outcome, Status, Summary};
 use crate::settings::Settings;
 
 /// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// One invocation of a rule's handler, boxed: see [`serve`].
+pub type Handling<'a> = Pin<Box<dyn Future<Output = Result<Summary, HandlerError>> + 'a>>;
+
+/// What every function's `main` is: tracing as Lambda's log settings ask, settings validated
+/// (a bad one stops the start, so the function fails at once rather than on every event),
+/// the AWS context from `aws` (its clients are built on first use), then `handle` for each
+/// event.
+///
+/// The handler's future is boxed, one allocation per invocation: the rules' futures nest
+/// deep, and inside the runtime's own layers they passed rustc's layout depth limit
+/// ("queries overflow the depth limit") whenever a rule grew by one `async fn`.
+pub async fn serve(
+    aws: fn() -> Aws,
+    handle: for<'a> fn(&'a Aws, &'a Settings, Value) -> Handling<'a>,
+) -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let aws = aws();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        handle(&aws, &settings, event.payload)
+    }))
+    .await
 }
 
 /// Parses `event` and applies the guards. `Ok(None)` means "skip, nothing to do".
@@ -114,12 +142,7 @@ pub fn record(settings: &Settings, outcome: &Outcome) {
 /// Publishes one outcome's alert to `ALERT_TOPIC_ARN`, if set. A failure is logged, never
 /// returned: an alert that cannot be sent must not undo or block a remediation.
 pub async fn send_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) {
-    // Not through `try_alert`: one more nested future puts detach-node-policy's main future
-    // past the compiler's layout depth limit.
-    let Some(topic) = settings.alert_topic_arn.as_deref() else {
-        return;
-    };
-    if let Err(error) = aws.publish_alert(topic, &alert::render(outcome)).await {
+    if let Err(error) = try_alert(aws, settings, outcome).await {
         warn!(%error, resource = %outcome.resource.id, "alert not sent");
     }
 }

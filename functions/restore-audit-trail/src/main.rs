@@ -1,21 +1,14 @@
 //! Lambda function `restore-audit-trail`: wires the library's rule into `lambda_runtime`.
-//!
-//! Start-up only sets up tracing and validates settings; AWS clients are built on first use.
 
 use eks_remediator::aws::Aws;
 use eks_remediator::rules::restore_audit_trail;
 use eks_remediator::runtime;
-use eks_remediator::settings::Settings;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::init_tracing();
-    let settings = Settings::from_env()?;
-    let aws = Aws::from_env();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        restore_audit_trail::handle(&aws, &settings, event.payload)
-    }))
+    runtime::serve(Aws::from_env, |aws, settings, event| {
+        Box::pin(restore_audit_trail::handle(aws, settings, event))
+    })
     .await
 }
