@@ -10,7 +10,8 @@ API served here, against moto's server on localhost, and measure
   warm event    the same on a second resource, in the same process,
   AWS calls     requests moto logged during the first event,
   peak memory   VmHWM of the process after both events;
-and its deployment zip (the binary as `bootstrap`, deflated). The sweep function gets one
+and its deployment zip: the one `sam build` made (scripts/test) when there is one, and this
+x86-64 binary as `bootstrap`, deflated. Alerts go to a topic without subscribers. The sweep function gets one
 scheduled event over whatever the runs above left in the account. Prints a table beside the
 budgets (the first-event budget is written for revoke-open-ingress: describe, revoke,
 publish) and writes bench/out/functions.json. Not a pass/fail test.
@@ -37,13 +38,18 @@ import e2e  # noqa: E402  (moto, seeding and event helpers of the black-box run)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 ONLY = [f for f in os.environ.get("BENCH_FUNCTIONS", "").split(",") if f]
-BUDGETS = {"cold_start_ms": 5, "peak_memory_mib": 10, "zip_mib": 3}
+BUDGETS = {"cold_start_ms": 5, "peak_memory_mib": 10, "lambda_zip_mib": 3}
 FIRST_EVENT_BUDGETS = {"revoke-open-ingress": {"first_event_ms": 12, "aws_calls": 3}}
 # What each function's sample event leads to on its seeded resource.
 EXPECTED = {"notify-eks-finding": "alert"}
 SWEEP = "sweep"
 SCHEDULED = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
-COLUMNS = ("cold_start_ms", "first_event_ms", "warm_event_ms", "aws_calls", "peak_memory_mib", "zip_mib")
+COLUMNS = ("cold_start_ms", "first_event_ms", "warm_event_ms", "first_event_cpu_ms", "warm_event_cpu_ms",
+           "aws_calls", "peak_memory_mib", "lambda_zip_mib",
+           "zip_mib")
+# The deployment packages `scripts/test` made with `sam build` (the template's architecture,
+# arm64 by default), when there are any: what Lambda gets, and what the zip budget is about.
+SAM_ZIPS = Path(os.environ.get("EKS_REMEDIATOR_SAM_BUILD") or Path.home() / ".cache/eks-remediator/sam") / "zips"
 
 
 class RuntimeApi:
@@ -118,11 +124,34 @@ def moto_requests(log_path):
     return sum(1 for line in log_path.read_text("utf-8", "replace").splitlines() if '"POST /' in line or '"GET /' in line)
 
 
-def vm_hwm_kib(pid):
+def proc_status_kib(pid, field):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_ms(pid):
+    """CPU time the process has used so far, all threads (ns in /proc/<pid>/task/*/schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended between the listing and the read
+    return total / 1e6
+
+
+def vm_hwm_kib(pid):
+    return proc_status_kib(pid, "VmHWM")
+
+
+def memory(pid):
+    """Peak resident memory, and what is resident now: the heap and stacks (anonymous) and
+    the pages of the binary itself (file-backed), which grow with the code an event runs."""
+    return {"peak_memory_mib": vm_hwm_kib(pid) / 1024,
+            "rss_anon_mib": proc_status_kib(pid, "RssAnon") / 1024,
+            "rss_file_mib": proc_status_kib(pid, "RssFile") / 1024}
 
 
 def zip_size(binary, workdir):
@@ -151,7 +180,9 @@ def spawn(binary, function, env_extra, api):
         "AWS_LAMBDA_LOG_LEVEL": "WARN",
     })
     env.pop("RUST_LOG", None)
-    return subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # BENCH_WRAP runs the binary under a profiler, e.g. "strace -f -tt -o /tmp/trace".
+    wrap = os.environ.get("BENCH_WRAP", "").split()
+    return subprocess.Popen([*wrap, str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def measure_function(fn, ctx, workdir):
@@ -167,10 +198,14 @@ def measure_function(fn, ctx, workdir):
         spawned = time.perf_counter()
         proc = spawn(binary, fn.name, e2e.function_env(fn, "remediate", ctx), api)
         try:
-            before = moto_requests(moto_log)
+            before, cpu_start = moto_requests(moto_log), None
+            while api.first_next is None:
+                time.sleep(0.0005)
+            cpu_start = cpu_ms(proc.pid)
             first_ms, first_kind, first = api.invoke(f"first-{run}", events[0])
-            calls = moto_requests(moto_log) - before
+            calls, cpu_first = moto_requests(moto_log) - before, cpu_ms(proc.pid)
             warm_ms, warm_kind, warm = api.invoke(f"warm-{run}", events[1])
+            cpu_warm = cpu_ms(proc.pid)
             for kind, out in ((first_kind, first), (warm_kind, warm)):
                 statuses = [o["status"] for o in (out or {}).get("outcomes", [])]
                 if kind != "response" or statuses != [expected]:
@@ -179,8 +214,10 @@ def measure_function(fn, ctx, workdir):
                 "cold_start_ms": (api.first_next - spawned) * 1000,
                 "first_event_ms": first_ms,
                 "warm_event_ms": warm_ms,
+                "first_event_cpu_ms": cpu_first - cpu_start,
+                "warm_event_cpu_ms": cpu_warm - cpu_first,
                 "aws_calls": calls,
-                "peak_memory_mib": vm_hwm_kib(proc.pid) / 1024,
+                **memory(proc.pid),
             })
         finally:
             proc.kill()
@@ -213,7 +250,7 @@ def measure_sweep(ctx, workdir):
                 "cold_start_ms": (api.first_next - spawned) * 1000,
                 "first_event_ms": ms,
                 "aws_calls": calls,
-                "peak_memory_mib": vm_hwm_kib(proc.pid) / 1024,
+                **memory(proc.pid),
             })
         finally:
             proc.kill()
@@ -222,8 +259,11 @@ def measure_sweep(ctx, workdir):
     return runs, sorted(notes)
 
 
-def summarise(runs, binary, workdir):
+def summarise(runs, function, binary, workdir):
     summary = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    logical_id = "".join(part.capitalize() for part in function.split("-")) + "Function"
+    deployed = SAM_ZIPS / f"{logical_id}.zip"
+    summary["lambda_zip_mib"] = deployed.stat().st_size / 1024 / 1024 if deployed.exists() else None
     summary["zip_mib"] = zip_size(binary, workdir) / 1024 / 1024
     summary["binary_mib"] = binary.stat().st_size / 1024 / 1024
     return summary
@@ -255,17 +295,19 @@ def main():
         moto_port = e2e.start_moto(workdir)
         aws = e2e.clients(f"http://127.0.0.1:{moto_port}")
         vpc, subnets = e2e.seed_network(aws["ec2"])
-        topic, queue = e2e.seed_alerts(aws["sns"], aws["sqs"])
+        # A topic without subscribers: moto delivers to a subscribed queue inside Publish,
+        # which would time moto's fan-out (tens of ms); SNS delivers after it answers.
+        topic = aws["sns"].create_topic(Name="eks-remediator-bench")["TopicArn"]
         ctx = {"aws": aws, "account": aws["sts"].get_caller_identity()["Account"], "moto_port": moto_port,
-               "topic": topic, "queue": queue, "vpc": vpc, "subnets": subnets}
+               "topic": topic, "vpc": vpc, "subnets": subnets}
         for fn in functions:
             e2e.log(f"measuring {fn.name} ({RUNS} runs)")
             runs = measure_function(fn, ctx, workdir)
-            results[fn.name] = {"summary": summarise(runs, release_binary(fn.name), workdir), "runs": runs}
+            results[fn.name] = {"summary": summarise(runs, fn.name, release_binary(fn.name), workdir), "runs": runs}
         if not ONLY or SWEEP in ONLY:
             e2e.log(f"measuring {SWEEP} ({RUNS} runs)")
             runs, notes = measure_sweep(ctx, workdir)
-            results[SWEEP] = {"summary": summarise(runs, release_binary(SWEEP), workdir), "runs": runs,
+            results[SWEEP] = {"summary": summarise(runs, SWEEP, release_binary(SWEEP), workdir), "runs": runs,
                               "notes": notes}
     finally:
         e2e.Child.stop_all()
@@ -279,7 +321,12 @@ def main():
         print(f"OVER BUDGET: {line}")
     out = REPO / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "functions.json").write_text(json.dumps(results, indent=2))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip()
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit, "runs": RUNS,
+            "cpus": os.cpu_count(), "budgets": {**BUDGETS, **{f"{k} first event": v
+                                                             for k, v in FIRST_EVENT_BUDGETS.items()}}}
+    (out / "functions.json").write_text(json.dumps({"meta": meta, "functions": results}, indent=2))
 
 
 if __name__ == "__main__":
