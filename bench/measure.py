@@ -142,6 +142,11 @@ def cpu_ms(pid):
     return total / 1e6
 
 
+def minor_faults(pid):
+    """Pages the process has touched for the first time (and the kernel mapped in) so far."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
 def vm_hwm_kib(pid):
     return proc_status_kib(pid, "VmHWM")
 
@@ -201,11 +206,11 @@ def measure_function(fn, ctx, workdir):
             before, cpu_start = moto_requests(moto_log), None
             while api.first_next is None:
                 time.sleep(0.0005)
-            cpu_start = cpu_ms(proc.pid)
+            cpu_start, faults_start = cpu_ms(proc.pid), minor_faults(proc.pid)
             first_ms, first_kind, first = api.invoke(f"first-{run}", events[0])
-            calls, cpu_first = moto_requests(moto_log) - before, cpu_ms(proc.pid)
+            calls, cpu_first, faults_first = moto_requests(moto_log) - before, cpu_ms(proc.pid), minor_faults(proc.pid)
             warm_ms, warm_kind, warm = api.invoke(f"warm-{run}", events[1])
-            cpu_warm = cpu_ms(proc.pid)
+            cpu_warm, faults_warm = cpu_ms(proc.pid), minor_faults(proc.pid)
             for kind, out in ((first_kind, first), (warm_kind, warm)):
                 statuses = [o["status"] for o in (out or {}).get("outcomes", [])]
                 if kind != "response" or statuses != [expected]:
@@ -216,6 +221,8 @@ def measure_function(fn, ctx, workdir):
                 "warm_event_ms": warm_ms,
                 "first_event_cpu_ms": cpu_first - cpu_start,
                 "warm_event_cpu_ms": cpu_warm - cpu_first,
+                "first_event_page_faults": faults_first - faults_start,
+                "warm_event_page_faults": faults_warm - faults_first,
                 "aws_calls": calls,
                 **memory(proc.pid),
             })
