@@ -296,25 +296,32 @@ async fn an_alert_that_cannot_be_sent_neither_blocks_nor_undoes_the_fix() {
 
 #[tokio::test]
 async fn a_reset_connection_and_a_slow_answer_are_survived() {
-    let (w, proxy, aws) = through_proxy().await;
-    let (e, id) = Subject::Ingress.seed(&w).await;
-    proxy.glitch(Glitch {
-        needle: "Action=DescribeSecurityGroup".into(),
-        times: 1,
-        kind: GlitchKind::Reset,
-    });
-    proxy.glitch(Glitch {
-        needle: "Action=RevokeSecurityGroupIngress".into(),
-        times: 1,
-        kind: GlitchKind::Slow(Duration::from_millis(1500)),
-    });
-    let made = Rule::RevokeOpenIngress
-        .outcomes(&aws, &w.settings(), e)
-        .await
-        .unwrap();
-    assert_eq!(statuses(&made), [Status::Remediated]);
-    assert!(!Subject::Ingress.still_unsafe(&w, &id).await);
-    assert_eq!(w.alerts().await.len(), 1);
+    for subject in SUBJECTS {
+        let (w, proxy, aws) = through_proxy().await;
+        let (e, id) = subject.seed(&w).await;
+        // The function's first request (its describe) loses its connection; the fix is
+        // answered 1.5 s late.
+        proxy.glitch(Glitch {
+            needle: String::new(),
+            times: 1,
+            kind: GlitchKind::Reset,
+        });
+        proxy.glitch(Glitch {
+            needle: subject.fix_call().into(),
+            times: 1,
+            kind: GlitchKind::Slow(Duration::from_millis(1500)),
+        });
+        let made = subject.rule().outcomes(&aws, &w.settings(), e).await;
+        let made = made.unwrap_or_else(|err| panic!("{subject:?}: {err}"));
+        assert_eq!(statuses(&made), [Status::Remediated], "{subject:?}");
+        assert!(!subject.still_unsafe(&w, &id).await, "{subject:?} fixed");
+        assert_eq!(w.alerts().await.len(), 1, "{subject:?}");
+        assert_eq!(
+            proxy.glitches_left(),
+            0,
+            "{subject:?}: both glitches were met"
+        );
+    }
 }
 
 #[tokio::test]

@@ -105,6 +105,17 @@ impl Proxy {
         self.state.lock().unwrap().glitches.push(glitch);
     }
 
+    /// How many glitched requests are still to come: 0 once every glitch was met.
+    pub fn glitches_left(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .glitches
+            .iter()
+            .map(|g| g.times)
+            .sum()
+    }
+
     /// The requests whose path ends with `path_suffix`, in order.
     pub fn requests(&self, path_suffix: &str) -> Vec<Recorded> {
         self.state
