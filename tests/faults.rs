@@ -20,7 +20,7 @@ use eks_remediator::catalog::Rule;
 use eks_remediator::outcome::Status;
 use serde_json::Value;
 use support::proxy::{Canned, Fault, Glitch, GlitchKind, Proxy};
-use support::{bucket, event, unique, World};
+use support::{event, trail, World};
 
 const WORKER: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -118,18 +118,7 @@ impl Subject {
                 (e, name)
             }
             Subject::Trail => {
-                let name = unique("fault-trail");
-                let logs = unique("fault-logs");
-                bucket(&logs).await;
-                w.aws
-                    .cloudtrail()
-                    .await
-                    .create_trail()
-                    .name(&name)
-                    .s3_bucket_name(&logs)
-                    .send()
-                    .await
-                    .unwrap();
+                let name = trail(&w.aws, false, &[]).await;
                 let e = event(
                     "restore-audit-trail",
                     "stop-logging-by-name.json",

@@ -23,7 +23,7 @@ use eks_remediator::rules::restore_audit_trail::{handle, outcomes};
 use eks_remediator::settings::{Mode, Settings};
 use serde_json::{json, Value};
 use support::proxy::Proxy;
-use support::{bucket, event, unique, World};
+use support::{event, trail, World};
 
 const RULE: &str = "restore-audit-trail";
 const DETECTOR: &str = "0123456789abcdef0123456789abcdef";
@@ -147,32 +147,6 @@ async fn detector_state(aws: &Aws, id: &str) -> (bool, Vec<String>, bool) {
         features,
         audit,
     )
-}
-
-/// A trail logging to a fresh bucket, with tags; returns its name.
-async fn trail(w: &World, logging: bool, tags: &[(&str, &str)]) -> String {
-    let name = unique("trail");
-    let bucket_name = unique("audit-logs");
-    bucket(&bucket_name).await;
-    let client = w.aws.cloudtrail().await;
-    let mut request = client
-        .create_trail()
-        .name(&name)
-        .s3_bucket_name(&bucket_name);
-    for (k, v) in tags {
-        request = request.tags_list(
-            aws_sdk_cloudtrail::types::Tag::builder()
-                .key(*k)
-                .value(*v)
-                .build()
-                .unwrap(),
-        );
-    }
-    request.send().await.unwrap();
-    if logging {
-        client.start_logging().name(&name).send().await.unwrap();
-    }
-    name
 }
 
 async fn logging(w: &World, name: &str) -> bool {
@@ -433,7 +407,7 @@ async fn a_deleted_detector_is_alerted_or_recreated_when_opted_in() {
 async fn a_stopped_trail_logs_again_whether_named_by_name_or_arn() {
     let w = World::new().await;
     for file in ["stop-logging-by-name.json", "stop-logging-by-arn.json"] {
-        let name = trail(&w, false, &[]).await;
+        let name = trail(&w.aws, false, &[]).await;
         let summary = run(&w.aws, &w.settings(), sample(file, "", &name)).await;
         assert_eq!(statuses(&summary), ["remediated"], "{file}");
         assert!(logging(&w, &name).await, "{file}");
@@ -451,7 +425,7 @@ async fn a_stopped_trail_logs_again_whether_named_by_name_or_arn() {
 #[tokio::test]
 async fn exempt_and_alert_only_trails_stay_stopped_and_a_logging_trail_is_resolved() {
     let w = World::new().await;
-    let exempt = trail(&w, false, &[("eks-remediator:exempt", "true")]).await;
+    let exempt = trail(&w.aws, false, &[("eks-remediator:exempt", "true")]).await;
     let summary = run(
         &w.aws,
         &w.settings(),
@@ -461,7 +435,7 @@ async fn exempt_and_alert_only_trails_stay_stopped_and_a_logging_trail_is_resolv
     assert_eq!(statuses(&summary), ["exempt"]);
     assert!(!logging(&w, &exempt).await);
 
-    let watched = trail(&w, false, &[]).await;
+    let watched = trail(&w.aws, false, &[]).await;
     let alert_only = Settings {
         mode: Mode::AlertOnly,
         ..w.settings()
@@ -475,7 +449,7 @@ async fn exempt_and_alert_only_trails_stay_stopped_and_a_logging_trail_is_resolv
     assert_eq!(statuses(&summary), ["would-remediate"]);
     assert!(!logging(&w, &watched).await);
 
-    let running = trail(&w, true, &[]).await;
+    let running = trail(&w.aws, true, &[]).await;
     let summary = run(
         &w.aws,
         &w.settings(),
@@ -497,7 +471,7 @@ async fn deleted_narrowed_and_read_only_trails_are_alerted_only() {
     .await;
     assert_eq!(statuses(&deleted), ["alert"]);
 
-    let name = trail(&w, true, &[]).await;
+    let name = trail(&w.aws, true, &[]).await;
     w.aws
         .cloudtrail()
         .await
@@ -546,7 +520,7 @@ async fn deleted_narrowed_and_read_only_trails_are_alerted_only() {
 #[tokio::test]
 async fn own_calls_failed_calls_and_foreign_events_are_ignored() {
     let w = World::new().await;
-    let name = trail(&w, false, &[]).await;
+    let name = trail(&w.aws, false, &[]).await;
     let mut own = sample("stop-logging-by-name.json", "", &name);
     own["detail"]["userIdentity"] = json!({"type": "AssumedRole",
         "arn": "arn:aws:sts::123456789012:assumed-role/eks-remediator-RevokeOpenIngressRole-X1/fn"});

@@ -15,7 +15,7 @@ use eks_remediator::settings::{Mode, Settings};
 use eks_remediator::sweep;
 use serde_json::Value;
 use support::proxy::{Canned, Fault, Proxy};
-use support::{bucket, cluster, role, unique};
+use support::{cluster, role, trail, unique};
 
 const WORKER: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
 const CNI: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
@@ -73,23 +73,6 @@ async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
     id
 }
 
-async fn trail(aws: &Aws, logging: bool) -> String {
-    let name = unique("sweep-trail");
-    let logs = unique("sweep-logs");
-    bucket(&logs).await;
-    let ct = aws.cloudtrail().await;
-    ct.create_trail()
-        .name(&name)
-        .s3_bucket_name(&logs)
-        .send()
-        .await
-        .unwrap();
-    if logging {
-        ct.start_logging().name(&name).send().await.unwrap();
-    }
-    name
-}
-
 const EC2: &str = "ec2.amazonaws.com";
 
 async fn seed(aws: &Aws) -> Seeded {
@@ -101,8 +84,8 @@ async fn seed(aws: &Aws) -> Seeded {
     cluster(aws, false, CURRENT, true).await;
     // Safe settings, but past the end of support, with a CoreDNS made for an older version.
     let old_cluster = cluster(aws, false, ENDED, true).await;
-    let stopped_trail = trail(aws, false).await;
-    trail(aws, true).await;
+    let stopped_trail = trail(aws, false, &[]).await;
+    trail(aws, true, &[]).await;
     let detector = aws
         .guardduty()
         .await

@@ -348,6 +348,30 @@ pub async fn bucket(name: &str) {
     raw("PUT", &format!("/{name}"), "", "").await;
 }
 
+/// A CloudTrail trail writing to a bucket of its own, with `tags`, logging if `logging`;
+/// returns its name.
+pub async fn trail(aws: &Aws, logging: bool, tags: &[(&str, &str)]) -> String {
+    let name = unique("trail");
+    let logs = unique("audit-logs");
+    bucket(&logs).await;
+    let client = aws.cloudtrail().await;
+    let mut request = client.create_trail().name(&name).s3_bucket_name(&logs);
+    for (k, v) in tags {
+        request = request.tags_list(
+            aws_sdk_cloudtrail::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    request.send().await.unwrap();
+    if logging {
+        client.start_logging().name(&name).send().await.unwrap();
+    }
+    name
+}
+
 /// One plain HTTP request to moto's server, asserting a 200; returns the whole answer.
 async fn raw(method: &str, path: &str, headers: &str, body: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
