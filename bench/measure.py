@@ -150,14 +150,10 @@ def minor_faults(pid):
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
 
 
-def vm_hwm_kib(pid):
-    return proc_status_kib(pid, "VmHWM")
-
-
 def memory(pid):
     """Peak resident memory, and what is resident now: the heap and stacks (anonymous) and
     the pages of the binary itself (file-backed), which grow with the code an event runs."""
-    return {"peak_memory_mib": vm_hwm_kib(pid) / 1024,
+    return {"peak_memory_mib": proc_status_kib(pid, "VmHWM") / 1024,
             "rss_anon_mib": proc_status_kib(pid, "RssAnon") / 1024,
             "rss_file_mib": proc_status_kib(pid, "RssFile") / 1024}
 

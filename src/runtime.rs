@@ -21,7 +21,7 @@ use crate::outcome::{Origin, Outcome, Status, Summary};
 use crate::settings::Settings;
 
 /// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
-pub fn init_tracing() {
+fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
