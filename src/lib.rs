@@ -16,6 +16,7 @@ pub mod error;
 pub mod guard;
 pub mod intake;
 pub mod lenient;
+pub mod logging;
 pub mod metrics;
 pub mod outcome;
 pub mod retry;

@@ -16,14 +16,10 @@ use crate::aws::Aws;
 use crate::error::{AwsError, EventError, HandlerError};
 use crate::guard::{self, Skip};
 use crate::intake::{self, Incoming};
+use crate::logging;
 use crate::metrics;
 use crate::outcome::{Origin, Outcome, Status, Summary};
 use crate::settings::Settings;
-
-/// Sets up tracing as Lambda's log settings ask (`AWS_LAMBDA_LOG_FORMAT=JSON`, level).
-fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
-}
 
 /// One invocation of a rule's handler, boxed: see [`serve`].
 pub type Handling<'a> = Pin<Box<dyn Future<Output = Result<Summary, HandlerError>> + 'a>>;
@@ -40,7 +36,7 @@ pub async fn serve(
     aws: fn() -> Aws,
     handle: for<'a> fn(&'a Aws, &'a Settings, Value) -> Handling<'a>,
 ) -> Result<(), lambda_runtime::Error> {
-    init_tracing();
+    logging::init();
     let settings = Settings::from_env()?;
     let aws = aws();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

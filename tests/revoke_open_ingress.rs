@@ -635,3 +635,39 @@ async fn failing_alert_never_blocks_the_remediation() {
     assert_eq!(statuses(&summary), ["remediated"]);
     assert!(w.rule_ids(&sg).await.is_empty());
 }
+
+/// A function's config comes from the variables Lambda sets. Without credentials among them
+/// (never so in Lambda, but a hand-made run can forget them) the first call fails with the
+/// SDK's own error: the invocation fails, so Lambda retries it, and nothing changes.
+#[tokio::test]
+async fn without_credentials_in_the_environment_the_invocation_fails_and_changes_nothing() {
+    use aws_config::retry::RetryConfig;
+    use eks_remediator::aws::{lambda_config, Aws};
+
+    let w = World::new().await;
+    let sg = w.eks_group().await;
+    let (open, e) = rdp_opened(&w, &sg).await;
+    let config = lambda_config::config(
+        |name| match name {
+            "AWS_ENDPOINT_URL" => Some(support::moto_url().to_owned()),
+            "AWS_REGION" => Some(support::REGION.to_owned()),
+            _ => None,
+        },
+        RetryConfig::standard(),
+    );
+    let no_credentials = Aws::with_config(config);
+
+    let error = handle(&no_credentials, &w.settings(), e)
+        .await
+        .expect_err("no call can be signed");
+
+    assert_eq!(error.error_type(), "AwsError", "{error}");
+    let message = error.to_string();
+    assert!(message.contains("DescribeSecurityGroups"), "{message}");
+    assert!(message.contains("no identity resolver"), "{message}");
+    assert_eq!(w.rule_ids(&sg).await, [open]);
+    assert!(
+        w.alerts().await.is_empty(),
+        "the alert cannot be signed either"
+    );
+}

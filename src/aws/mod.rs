@@ -12,6 +12,7 @@ pub mod eks;
 mod errors;
 pub mod guardduty;
 pub mod iam;
+pub mod lambda_config;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
@@ -19,9 +20,13 @@ pub mod sts;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
 /// Shared AWS context: one config, one client per service.
+///
+/// A function's context ([`Aws::from_env`]) builds its config from the Lambda environment
+/// ([`lambda_config`]); the CLI and the tests hand in one of their own ([`Aws::with_config`]).
 #[derive(Debug, Default)]
 pub struct Aws {
     config: OnceCell<SdkConfig>,
@@ -38,8 +43,9 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// A context whose config is loaded on first use from the environment: credentials,
-    /// region, and `AWS_ENDPOINT_URL` (the emulator in tests and the demo).
+    /// A function's context: its config is built on first use from the variables Lambda
+    /// sets (credentials, region) and `AWS_ENDPOINT_URL` (the emulator in tests and the
+    /// demo); see [`lambda_config`].
     pub fn from_env() -> Self {
         Aws::default()
     }
@@ -63,10 +69,8 @@ impl Aws {
     async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {
-                match &self.retries {
-                    Some(retries) => config_loader().retry_config(retries.clone()).load().await,
-                    None => load_config().await,
-                }
+                let retries = self.retries.clone().unwrap_or_else(RetryConfig::standard);
+                lambda_config::config(|name| std::env::var(name).ok(), retries)
             })
             .await
     }
@@ -101,12 +105,6 @@ client!(sns, aws_sdk_sns);
 client!(sqs, aws_sdk_sqs);
 client!(sts, aws_sdk_sts);
 
-/// Loads the default config with a rustls/ring HTTPS client: ring is smaller and quicker to
-/// build than the SDK's default aws-lc, which keeps the deployment package small.
-pub async fn load_config() -> SdkConfig {
-    config_loader().load().await
-}
-
 /// How scans retry: up to 8 attempts instead of an event's 3, with the standard exponential
 /// backoff and jitter (capped at 20 s), because a sweep makes hundreds of calls in a burst,
 /// shares the account's API rate with everything else, and has minutes to spare. Not the
@@ -116,12 +114,19 @@ pub fn scan_retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(8)
 }
 
-/// The default loader, for callers that add a profile or region before loading.
+/// aws-config's loader, with its whole default chain (profiles, SSO, ...), for the CLI and
+/// the tests, which add a profile, region or endpoint before loading. Functions do not use
+/// it: see [`lambda_config`].
 pub fn config_loader() -> aws_config::ConfigLoader {
-    let http = aws_smithy_http_client::Builder::new()
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The HTTPS client of every config: rustls with ring, which is smaller and quicker to build
+/// than the SDK's default aws-lc, and so keeps the deployment packages small.
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http)
+        .build_https()
 }

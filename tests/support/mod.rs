@@ -14,11 +14,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::config::{Credentials, Region};
+use aws_config::retry::RetryConfig;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
 };
-use eks_remediator::aws::{config_loader, Aws};
+use eks_remediator::aws::{lambda_config, Aws};
 use eks_remediator::settings::{Mode, Settings};
 use serde_json::{json, Map, Value};
 
@@ -98,12 +98,33 @@ pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
 }
 
 async fn sdk_config_for(url: &str, region: &str) -> aws_config::SdkConfig {
-    config_loader()
-        .endpoint_url(url)
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await
+    function_config(url, region, "testing", "testing", None)
+}
+
+/// The config a function builds in Lambda ([`lambda_config::config`]), from the variables
+/// Lambda would set, so that the tests run the SDK exactly as the functions ship it.
+fn function_config(
+    url: &str,
+    region: &str,
+    key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> aws_config::SdkConfig {
+    let vars = [
+        ("AWS_ENDPOINT_URL", Some(url)),
+        ("AWS_REGION", Some(region)),
+        ("AWS_ACCESS_KEY_ID", Some(key)),
+        ("AWS_SECRET_ACCESS_KEY", Some(secret)),
+        ("AWS_SESSION_TOKEN", token),
+    ];
+    lambda_config::config(
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| v.map(str::to_owned))
+        },
+        RetryConfig::standard(),
+    )
 }
 
 /// One test's world: clients, and an alert topic with a queue subscribed to it.
@@ -442,18 +463,7 @@ pub async fn in_account(region: &str, account: &str) -> (Keys, aws_config::SdkCo
 
 /// An SDK config for `url` (moto, or a proxy in front of it) with `keys`.
 pub async fn sdk_config_with(url: &str, region: &str, keys: &Keys) -> aws_config::SdkConfig {
-    config_loader()
-        .endpoint_url(url)
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            keys.id.clone(),
-            keys.secret.clone(),
-            Some(keys.token.clone()),
-            None,
-            "tests",
-        ))
-        .load()
-        .await
+    function_config(url, region, &keys.id, &keys.secret, Some(&keys.token))
 }
 
 /// A VPC with `cidr` in `aws`'s region; returns its id.
