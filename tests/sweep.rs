@@ -75,19 +75,10 @@ async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
 
 const EC2: &str = "ec2.amazonaws.com";
 
-async fn seed(aws: &Aws) -> Seeded {
-    let vpc = support::vpc(aws, "10.9.0.0/16").await;
-    let open_group = group(aws, &vpc, true, "0.0.0.0/0").await;
-    group(aws, &vpc, true, "10.0.0.0/8").await;
-    group(aws, &vpc, false, "0.0.0.0/0").await; // not an EKS group: out of the default scope
-    let public_cluster = cluster(aws, true, CURRENT, true).await;
-    cluster(aws, false, CURRENT, true).await;
-    // Safe settings, but past the end of support, with a CoreDNS made for an older version.
-    let old_cluster = cluster(aws, false, ENDED, true).await;
-    let stopped_trail = trail(aws, false, &[]).await;
-    trail(aws, true, &[]).await;
-    let detector = aws
-        .guardduty()
+/// A GuardDuty detector, enabled, with EKS audit-log monitoring off (and no runtime
+/// monitoring); returns its id.
+async fn detector_without_eks_audit_logs(aws: &Aws) -> String {
+    aws.guardduty()
         .await
         .create_detector()
         .enable(true)
@@ -102,7 +93,21 @@ async fn seed(aws: &Aws) -> Seeded {
         .unwrap()
         .detector_id()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+async fn seed(aws: &Aws) -> Seeded {
+    let vpc = support::vpc(aws, "10.9.0.0/16").await;
+    let open_group = group(aws, &vpc, true, "0.0.0.0/0").await;
+    group(aws, &vpc, true, "10.0.0.0/8").await;
+    group(aws, &vpc, false, "0.0.0.0/0").await; // not an EKS group: out of the default scope
+    let public_cluster = cluster(aws, true, CURRENT, true).await;
+    cluster(aws, false, CURRENT, true).await;
+    // Safe settings, but past the end of support, with a CoreDNS made for an older version.
+    let old_cluster = cluster(aws, false, ENDED, true).await;
+    let stopped_trail = trail(aws, false, &[]).await;
+    trail(aws, true, &[]).await;
+    let detector = detector_without_eks_audit_logs(aws).await;
     let admin_node_role = role(aws, EC2, &[WORKER, CNI, ADMIN], &[], None).await;
     let mark = [("eks-remediator:node-role", "true")];
     let inline_node_role = role(aws, EC2, &[], &mark, Some(WILDCARD)).await;
@@ -728,4 +733,37 @@ async fn scans_follow_every_page_of_roles_and_groups() {
     let mut groups = vec![first, second];
     groups.sort();
     assert_eq!(ids("revoke-open-ingress"), groups);
+}
+
+/// The restore scan reads each detector once: that one `GetDetector` answers both what to
+/// switch back on and whether runtime monitoring is off.
+#[tokio::test]
+async fn the_restore_scan_reads_each_detector_once() {
+    let (region, account) = ("ap-southeast-4", "100000000006");
+    let (_keys, config) = support::in_account(region, account).await;
+    let aws = Aws::with_config(config);
+    let detector = detector_without_eks_audit_logs(&aws).await;
+    let origin = sweep::origin(account, region, "test", SWEEP_TIME);
+
+    let (outcomes, calls) = eks_remediator::aws::calls::record_calls(
+        eks_remediator::rules::restore_audit_trail::scan(&aws, &Settings::default(), &origin),
+    )
+    .await;
+
+    let reads = calls.iter().filter(|c| *c == "guardduty:GetDetector");
+    assert_eq!(reads.count(), 1, "{calls:?}");
+    let about_detector: Vec<(Status, String)> = outcomes
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.resource.id == detector)
+        .map(|o| (o.status, o.finding))
+        .collect();
+    assert_eq!(about_detector.len(), 2, "{about_detector:?}");
+    assert_eq!(about_detector[0].0, Status::WouldRemediate);
+    assert!(
+        about_detector[0].1.contains("EKS_AUDIT_LOGS"),
+        "{about_detector:?}"
+    );
+    assert_eq!(about_detector[1].0, Status::Alert);
+    assert!(about_detector[1].1.contains("runtime monitoring is off"));
 }

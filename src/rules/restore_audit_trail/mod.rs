@@ -13,7 +13,7 @@ use tracing::{info, info_span, Instrument};
 use self::event::Trigger;
 use self::remediate::Change;
 use crate::aws::Aws;
-use crate::domain::audit::Trail;
+use crate::domain::audit::{Detector, DetectorRestore, Trail};
 use crate::error::{AwsError, HandlerError};
 use crate::guard;
 use crate::intake::API_CALL;
@@ -110,23 +110,8 @@ async fn decide(
     origin: &Origin,
     trigger: &Trigger,
 ) -> Result<Decision, AwsError> {
-    let make = |resource: ResourceRef, status, finding: String| Outcome {
-        rule: RULE.name,
-        status,
-        resource,
-        finding,
-        actions: Vec::new(),
-        undo: None,
-        note: None,
-        origin: origin.clone(),
-    };
-    let exempt_note = |change: &Change| {
-        format!(
-            "exempt by tag {}=true; without it this would run: {}",
-            settings.exempt_tag_key,
-            change.action()
-        )
-    };
+    let make = |resource, status, finding| outcome(origin, resource, status, finding);
+    let exempt_note = |change: &Change| exempt_note(settings, change);
     match trigger {
         Trigger::DetectorUpdated { detector, off } => {
             if off.is_empty() {
@@ -134,45 +119,14 @@ async fn decide(
                     "the update switched off nothing this rule watches",
                 ));
             }
-            let resource = detector_ref(origin, detector);
-            let now = match aws.get_detector(detector).await {
-                Ok(d) => d,
-                Err(e) if e.is_not_found() => {
-                    return Ok(Decision::Report(make(
-                        resource,
-                        Status::Resolved,
-                        "the detector no longer exists".into(),
-                    )))
-                }
-                Err(e) => return Err(e),
-            };
-            let restore = detect::restore(off, &now);
-            if restore.is_empty() {
-                let finding = format!(
-                    "GuardDuty EKS protection switched off: {}; already back on",
-                    detect::describe(off)
-                );
-                return Ok(Decision::Report(make(resource, Status::Resolved, finding)));
-            }
-            // What is off now and will be switched on: for an event, what it switched off
-            // that is still off; for the sweep, everything watched that is off.
-            let finding = format!(
-                "GuardDuty EKS protection switched off: {}",
-                detect::describe(&restore)
-            );
-            let change = Change::RestoreDetector {
-                detector: detector.clone(),
-                restore,
-            };
-            if guard::is_exempt(&now.tags, &settings.exempt_tag_key) {
-                let mut o = make(resource, Status::Exempt, finding);
-                o.note = Some(exempt_note(&change));
-                return Ok(Decision::Report(o));
-            }
-            Ok(Decision::Change {
-                outcome: make(resource, Status::Remediated, finding),
-                change,
-            })
+            let now = detector_now(aws, detector).await?;
+            Ok(judge_detector(
+                settings,
+                origin,
+                detector,
+                off,
+                now.as_ref(),
+            ))
         }
         Trigger::DetectorDeleted { detector } => {
             let resource = detector_ref(origin, detector);
@@ -325,6 +279,80 @@ async fn decide(
     }
 }
 
+/// An outcome of this rule with no actions yet.
+fn outcome(origin: &Origin, resource: ResourceRef, status: Status, finding: String) -> Outcome {
+    Outcome {
+        rule: RULE.name,
+        status,
+        resource,
+        finding,
+        actions: Vec::new(),
+        undo: None,
+        note: None,
+        origin: origin.clone(),
+    }
+}
+
+fn exempt_note(settings: &Settings, change: &Change) -> String {
+    format!(
+        "exempt by tag {}=true; without it this would run: {}",
+        settings.exempt_tag_key,
+        change.action()
+    )
+}
+
+/// The detector as it is now; `None` when it no longer exists.
+async fn detector_now(aws: &Aws, detector: &str) -> Result<Option<Detector>, AwsError> {
+    match aws.get_detector(detector).await {
+        Ok(now) => Ok(Some(now)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What to do about `detector` (`now`, `None` if gone) once `off` was switched off: switch
+/// back on what is still off, unless the detector is exempt.
+fn judge_detector(
+    settings: &Settings,
+    origin: &Origin,
+    detector: &str,
+    off: &DetectorRestore,
+    now: Option<&Detector>,
+) -> Decision {
+    let resource = detector_ref(origin, detector);
+    let Some(now) = now else {
+        let finding = "the detector no longer exists".to_owned();
+        return Decision::Report(outcome(origin, resource, Status::Resolved, finding));
+    };
+    let restore = detect::restore(off, now);
+    if restore.is_empty() {
+        let finding = format!(
+            "GuardDuty EKS protection switched off: {}; already back on",
+            detect::describe(off)
+        );
+        return Decision::Report(outcome(origin, resource, Status::Resolved, finding));
+    }
+    // What is off now and will be switched on: for an event, what it switched off that is
+    // still off; for the sweep, everything watched that is off.
+    let finding = format!(
+        "GuardDuty EKS protection switched off: {}",
+        detect::describe(&restore)
+    );
+    let change = Change::RestoreDetector {
+        detector: detector.to_owned(),
+        restore,
+    };
+    if guard::is_exempt(&now.tags, &settings.exempt_tag_key) {
+        let mut o = outcome(origin, resource, Status::Exempt, finding);
+        o.note = Some(exempt_note(settings, &change));
+        return Decision::Report(o);
+    }
+    Decision::Change {
+        outcome: outcome(origin, resource, Status::Remediated, finding),
+        change,
+    }
+}
+
 /// The sweep's scan: every detector with EKS protection off is treated as if it had just
 /// been switched off, every trail not logging as if it had just been stopped; a region with
 /// no detector, or an account view with no trail at all, is an alert.
@@ -348,13 +376,17 @@ pub async fn scan(
         }));
     }
     for detector in detectors {
+        // One read serves both questions: what to switch back on, and runtime monitoring.
+        let now = detector_now(aws, &detector).await?;
         let off = everything_watched();
-        let trigger = Trigger::DetectorUpdated {
-            detector: detector.clone(),
-            off,
-        };
-        decisions.push(decide(aws, settings, origin, &trigger).await?);
-        decisions.extend(runtime_report(aws, settings, origin, &detector).await?);
+        decisions.push(judge_detector(
+            settings,
+            origin,
+            &detector,
+            &off,
+            now.as_ref(),
+        ));
+        decisions.extend(now.and_then(|now| runtime_report(settings, origin, &detector, &now)));
     }
     let trails = aws.list_trail_names().await?;
     if trails.is_empty() {
@@ -385,46 +417,41 @@ pub async fn scan(
 
 /// The sweep's report on a detector that watches no EKS workload at run time: an alert with
 /// the command, never a change (see [`detect::runtime_unwatched`]).
-async fn runtime_report(
-    aws: &Aws,
+fn runtime_report(
     settings: &Settings,
     origin: &Origin,
     detector: &str,
-) -> Result<Option<Decision>, AwsError> {
-    let now = match aws.get_detector(detector).await {
-        Ok(d) => d,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    if !detect::runtime_unwatched(&now) {
-        return Ok(None);
+    now: &Detector,
+) -> Option<Decision> {
+    if !detect::runtime_unwatched(now) {
+        return None;
     }
     let status = if guard::is_exempt(&now.tags, &settings.exempt_tag_key) {
         Status::Exempt
     } else {
         Status::Alert
     };
-    Ok(Some(Decision::Report(Outcome {
-        rule: RULE.name,
+    let finding =
+        "GuardDuty runtime monitoring is off: no detection inside EKS nodes and containers";
+    let mut o = outcome(
+        origin,
+        detector_ref(origin, detector),
         status,
-        resource: detector_ref(origin, detector),
-        finding: "GuardDuty runtime monitoring is off: no detection inside EKS nodes and containers".into(),
-        actions: Vec::new(),
-        undo: None,
-        note: Some(format!(
-            "Not switched on automatically: it is paid and installs GuardDuty's agent on every \
-             cluster. To enable: aws guardduty update-detector --detector-id {detector} --features \
-             'Name=RUNTIME_MONITORING,Status=ENABLED,AdditionalConfiguration=[{{Name=EKS_ADDON_MANAGEMENT,Status=ENABLED}}]'"
-        )),
-        origin: origin.clone(),
-    })))
+        finding.into(),
+    );
+    o.note = Some(format!(
+        "Not switched on automatically: it is paid and installs GuardDuty's agent on every \
+         cluster. To enable: aws guardduty update-detector --detector-id {detector} --features \
+         'Name=RUNTIME_MONITORING,Status=ENABLED,AdditionalConfiguration=[{{Name=EKS_ADDON_MANAGEMENT,Status=ENABLED}}]'"
+    ));
+    Some(Decision::Report(o))
 }
 
 /// What the sweep holds every detector to: enabled, with EKS audit-log monitoring on.
 /// Runtime monitoring is switched back on when an event switches it off, but the sweep does
 /// not turn it on where it never was: it is a paid agent an account opts into.
-fn everything_watched() -> crate::domain::audit::DetectorRestore {
-    crate::domain::audit::DetectorRestore {
+fn everything_watched() -> DetectorRestore {
+    DetectorRestore {
         enable: true,
         features: vec![crate::domain::audit::FeatureRestore {
             name: "EKS_AUDIT_LOGS".to_owned(),
