@@ -76,11 +76,7 @@ mod tests {
     use tracing::Level;
 
     fn wanted_from(vars: &[(&str, &str)]) -> (Format, Targets) {
-        wanted(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        wanted(crate::settings::table(vars))
     }
 
     #[test]

@@ -328,16 +328,23 @@ fn parse_bool(variable: &'static str, value: &str) -> Result<bool, SettingsError
     }
 }
 
+/// A lookup in a table of variables, for the unit tests of everything read from the
+/// environment (settings, the SDK config, logging), which must not touch the process's.
+#[cfg(test)]
+pub(crate) fn table<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        Settings::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        Settings::from_lookup(table(vars))
     }
 
     #[test]

@@ -563,7 +563,7 @@ async fn malformed_documents_and_events_give_clear_outcomes_without_panic() {
             ),
         },
     });
-    let through = Aws::with_config(support::sdk_config_at(&proxy.url).await);
+    let through = Aws::with_config(support::sdk_config_at(&proxy.url));
     let summary = run_with(
         &through,
         &w.settings(),

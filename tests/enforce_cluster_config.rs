@@ -47,7 +47,7 @@ impl Lab {
     async fn new() -> Lab {
         let w = World::new().await;
         let proxy = Proxy::start(support::moto_url()).await;
-        let aws = Aws::with_config(support::sdk_config_at(&proxy.url).await);
+        let aws = Aws::with_config(support::sdk_config_at(&proxy.url));
         Lab { w, proxy, aws }
     }
 

@@ -215,7 +215,7 @@ fn on(needle: &str, times: usize, answer: Canned) -> Fault {
 async fn through_proxy() -> (World, Proxy, Aws) {
     let w = World::new().await;
     let proxy = Proxy::start(support::moto_url()).await;
-    let aws = Aws::with_config(support::sdk_config_at(&proxy.url).await);
+    let aws = Aws::with_config(support::sdk_config_at(&proxy.url));
     (w, proxy, aws)
 }
 

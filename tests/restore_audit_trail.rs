@@ -212,7 +212,7 @@ async fn a_disabled_detector_is_enabled_again() {
 async fn switched_off_features_are_switched_on_and_nothing_else_is_sent() {
     let w = World::new().await;
     let proxy = Proxy::start(support::moto_url()).await;
-    let through = Aws::with_config(support::sdk_config_at(&proxy.url).await);
+    let through = Aws::with_config(support::sdk_config_at(&proxy.url));
     let id = detector(
         &w.aws,
         true,
@@ -356,7 +356,7 @@ async fn a_deleted_detector_is_alerted_or_recreated_when_opted_in() {
     let w = World::new().await;
     // Regions of their own; the alert topic lives in us-east-1, so the outcomes are read
     // from the handler (the alert document is rendered from them).
-    let alone = Aws::with_config(support::sdk_config_in("ap-southeast-2").await);
+    let alone = Aws::with_config(support::sdk_config_in("ap-southeast-2"));
     let settings = Settings {
         alert_topic_arn: None,
         ..w.settings()
@@ -376,7 +376,7 @@ async fn a_deleted_detector_is_alerted_or_recreated_when_opted_in() {
         "nothing recreated by default"
     );
 
-    let elsewhere = Aws::with_config(support::sdk_config_in("sa-east-1").await);
+    let elsewhere = Aws::with_config(support::sdk_config_in("sa-east-1"));
     let recreate = Settings {
         recreate_detector: true,
         ..settings

@@ -263,7 +263,7 @@ async fn through_proxy(
 ) -> (Proxy, Aws) {
     let proxy = Proxy::start(support::moto_url()).await;
     answer_eks_versions(&proxy, today, old_cluster);
-    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, keys).await);
+    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, keys));
     (proxy, aws)
 }
 
@@ -535,7 +535,7 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
 
     // Straight to moto, which lacks EKS's version APIs: that scan fails, the invocation
     // fails (the function's error alarm), and every other violation is still alerted.
-    let direct = Aws::with_config(config_for_scans(support::moto_url(), region, &keys).await);
+    let direct = Aws::with_config(config_for_scans(support::moto_url(), region, &keys));
     let failed = sweep::handle(&direct, &alert_only, scheduled.clone()).await;
     let error = failed.unwrap_err();
     assert_eq!(error.error_type(), "ScanError");
@@ -549,8 +549,8 @@ async fn the_sweep_function_alerts_each_violation_or_one_digest() {
 
 /// An SDK config with the scans' retry policy (8 attempts), its first backoff shortened from
 /// 1 s to 20 ms so that four throttles in a row cost the test milliseconds, not seconds.
-async fn config_for_scans(url: &str, region: &str, keys: &support::Keys) -> aws_config::SdkConfig {
-    let plain = support::sdk_config_with(url, region, keys).await;
+fn config_for_scans(url: &str, region: &str, keys: &support::Keys) -> aws_config::SdkConfig {
+    let plain = support::sdk_config_with(url, region, keys);
     plain
         .into_builder()
         .retry_config(
@@ -602,7 +602,7 @@ async fn scans_back_off_and_finish_when_aws_throttles() {
         times: 2,
         answer: iam_throttling(),
     });
-    let aws = Aws::with_config(config_for_scans(&proxy.url, region, &keys).await);
+    let aws = Aws::with_config(config_for_scans(&proxy.url, region, &keys));
     let report = run(
         &aws,
         &Settings::default(),
@@ -695,7 +695,7 @@ async fn scans_follow_every_page_of_roles_and_groups() {
         times: 1,
         answer: page_of(&keys, region, &first, Some("page-2")).await,
     });
-    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, &keys).await);
+    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, &keys));
     let report = run(
         &aws,
         &Settings::default(),

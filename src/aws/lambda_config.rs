@@ -52,14 +52,7 @@ mod tests {
     use aws_credential_types::provider::ProvideCredentials;
 
     fn from(vars: &[(&str, &str)]) -> SdkConfig {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        config(
-            move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-            RetryConfig::standard(),
-        )
+        config(crate::settings::table(vars), RetryConfig::standard())
     }
 
     #[tokio::test]

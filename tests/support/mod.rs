@@ -82,23 +82,19 @@ pub fn moto_url() -> &'static str {
 }
 
 /// An SDK config for moto, with fixed test credentials and region.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    sdk_config_at(moto_url()).await
+pub fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(moto_url())
 }
 
 /// An SDK config for an endpoint in front of moto (the fault-injecting proxy).
-pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
-    sdk_config_for(url, REGION).await
+pub fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
+    function_config(url, REGION, "testing", "testing", None)
 }
 
 /// An SDK config for moto in another region, for tests of region-wide state (a region has
 /// at most one GuardDuty detector) that must not see other tests' resources.
-pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
-    sdk_config_for(moto_url(), region).await
-}
-
-async fn sdk_config_for(url: &str, region: &str) -> aws_config::SdkConfig {
-    function_config(url, region, "testing", "testing", None)
+pub fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
+    function_config(moto_url(), region, "testing", "testing", None)
 }
 
 /// The config a function builds in Lambda ([`lambda_config::config`]), from the variables
@@ -137,7 +133,7 @@ pub struct World {
 
 impl World {
     pub async fn new() -> World {
-        World::in_account(sdk_config().await, REGION, ACCOUNT).await
+        World::in_account(sdk_config(), REGION, ACCOUNT).await
     }
 
     /// A world whose clients, topic and queue are in `region` of `account` (`config`'s).
@@ -457,12 +453,12 @@ pub async fn query(key: &str, region: &str, service: &str, body: &str) -> String
 /// account). The keys serve the CLI's environment and configs through a proxy.
 pub async fn in_account(region: &str, account: &str) -> (Keys, aws_config::SdkConfig) {
     let keys = assumed(account).await;
-    let config = sdk_config_with(moto_url(), region, &keys).await;
+    let config = sdk_config_with(moto_url(), region, &keys);
     (keys, config)
 }
 
 /// An SDK config for `url` (moto, or a proxy in front of it) with `keys`.
-pub async fn sdk_config_with(url: &str, region: &str, keys: &Keys) -> aws_config::SdkConfig {
+pub fn sdk_config_with(url: &str, region: &str, keys: &Keys) -> aws_config::SdkConfig {
     function_config(url, region, &keys.id, &keys.secret, Some(&keys.token))
 }
 
