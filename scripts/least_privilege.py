@@ -4,7 +4,9 @@
 Usage: python3 scripts/least_privilege.py template.yaml CALLS_DIR
 
 The integration tests record every AWS action each function's handler calls (an SDK
-interceptor, src/aws/calls.rs) into CALLS_DIR/<rule>.calls. This script reads the template's
+interceptor, src/aws/calls.rs) into CALLS_DIR, one file per handler call named
+<rule>.<pid>-<n>.calls (tests/support/call_record.rs: parallel tests share no file). This
+script reads the template's
 role of each function (<PascalRule>Role, both branches of an Fn::If) and:
   - fails when a function called an action its role does not allow;
   - lists, per function, allowed actions that no test exercised (information, not a failure:
@@ -61,17 +63,20 @@ def main(argv: list[str]) -> int:
         return 2
     resources = template["Resources"]
     failures = 0
+    called_by_rule: dict[str, set[str]] = {}
     for name in sorted(os.listdir(calls_dir)):
         if not name.endswith(".calls"):
             continue
-        rule = name[: -len(".calls")]
+        # Rule names hold no dot: what precedes the first one is the rule.
+        rule = name.split(".", 1)[0]
+        with open(os.path.join(calls_dir, name), encoding="utf-8") as fh:
+            called_by_rule.setdefault(rule, set()).update(line.strip() for line in fh if line.strip())
+    for rule, called in sorted(called_by_rule.items()):
         role = resources.get(f"{pascal(rule)}Role")
         if not isinstance(role, dict):
             print(f"FAIL {rule}: no {pascal(rule)}Role in the template")
             failures += 1
             continue
-        with open(os.path.join(calls_dir, name), encoding="utf-8") as fh:
-            called = {line.strip() for line in fh if line.strip()}
         allowed = allowed_actions(role)
         denied = sorted(c for c in called if c.lower() not in allowed)
         for action in denied:

@@ -6,10 +6,10 @@
 
 #![allow(dead_code)]
 
+pub mod call_record;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -30,12 +30,14 @@ struct Moto {
     _child: Mutex<Child>,
 }
 
-/// Python that runs moto's threaded server until stdin closes.
+/// Python that runs moto's threaded server on a port the system picks, says which, and runs
+/// until stdin closes. The server binds the port itself: a port found free here and handed
+/// over could be taken by another test binary's server in between.
 const MOTO_SCRIPT: &str = "import sys\n\
 from moto.server import ThreadedMotoServer\n\
-s = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)\n\
+s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n\
 s.start()\n\
-print('ready', flush=True)\n\
+print('ready', s.get_host_and_port()[1], flush=True)\n\
 sys.stdin.read()\n\
 s.stop()\n";
 
@@ -44,13 +46,9 @@ pub fn moto_url() -> &'static str {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     &MOTO
         .get_or_init(|| {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
             let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
             let mut child = Command::new(&python)
-                .args(["-c", MOTO_SCRIPT, &port.to_string()])
+                .args(["-c", MOTO_SCRIPT])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -64,11 +62,12 @@ pub fn moto_url() -> &'static str {
             BufReader::new(stdout)
                 .read_line(&mut line)
                 .expect("moto output");
-            assert_eq!(
-                line.trim(),
-                "ready",
-                "moto did not start; is moto[server] installed for {python}?"
-            );
+            let port: u16 = match line.trim().split_once(' ') {
+                Some(("ready", port)) => port.parse().expect("moto's port"),
+                _ => {
+                    panic!("moto did not start ({line:?}); is moto[server] installed for {python}?")
+                }
+            };
             // Keep stdin open for the life of the test process; closing it stops moto.
             if let Some(stdin) = child.stdin.as_mut() {
                 let _ = stdin.flush();
@@ -647,7 +646,7 @@ pub fn reference_event(name: &str) -> Value {
 
 /// Runs one handler call for `rule`, asserts that every AWS action it made is one the rule
 /// declares (and `tests/catalog.rs` proves its template role grants exactly those), and
-/// appends the actions to `<target>/tmp/least-privilege/<rule>.calls`, from which
+/// records the actions in `<target>/tmp/least-privilege/` ([`call_record`]), from which
 /// `scripts/least_privilege.py` lists granted actions no test exercised.
 pub async fn granted<F: std::future::Future>(
     rule: &eks_remediator::rules::RuleInfo,
@@ -670,18 +669,7 @@ pub async fn granted_as<F: std::future::Future>(
             "{name} called {call}, which its role does not grant"
         );
     }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("least-privilege");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{name}.calls")))
-        {
-            for call in &calls {
-                let _ = writeln!(file, "{call}");
-            }
-        }
-    }
+    call_record::record(&call_record::default_dir(), name, &calls);
     output
 }
 
