@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Measures the sweep over many security groups against DESIGN.md's budget (client CPU for
-1000 groups).
+"""Measures the sweep over many security groups against DESIGN.md's budgets: the read-only
+scan's client CPU for 1000 groups, and the remediating sweep of 1000 world-open groups beside
+Cloud Custodian's pull mode.
 
 For each size (100 and 1000 groups; `BENCH_SWEEP_SIZES` to change), a fresh region of moto's
 server on localhost gets that many security groups: one in ten tagged for EKS with tcp/22 open
@@ -12,13 +13,27 @@ to the world, the rest with tcp/443 from 10.0.0.0/8. Then the release `eks-remed
   AWS calls     requests moto logged during the scan,
   found         world-open groups reported (must equal the seeded ones).
 (Peak memory is not reported: a forked child's ru_maxrss counts the Python parent's pages.)
-Prints a table and writes bench/out/sweep.json. Not a pass/fail test.
+
+Then the remediating case (`BENCH_SWEEP_REMEDIATE`, default 1000; 0 to skip): a fresh region
+with that many untagged groups, each with tcp/22 open to 0.0.0.0/0 and tcp/443 from
+10.0.0.0/8. The release `sweep` function, under bench/measure.py's Runtime API, gets one
+scheduled event with MODE=remediate and INGRESS_SCOPE=all; recorded are its wall time (event
+handed out -> response), its CPU for the event (all threads, schedstat), its peak memory
+(VmHWM) and the requests moto logged. Afterwards every tcp/22 rule must be gone and every
+tcp/443 rule still there. When Cloud Custodian is installed (`custodian` on PATH, or
+BENCH_CUSTODIAN=/path/to/custodian; `pip install c7n`), its pull mode does the same work in a
+second region seeded the same way: `custodian run` with a `security-group` policy, an `ingress`
+filter on 0.0.0.0/0 and `remove-permissions: matched`; its wall time and CPU (rusage) are
+recorded beside ours, and checked the same way.
+
+Prints tables and writes bench/out/sweep.json. Not a pass/fail test.
 
     bench/run            (builds the release binaries, then runs this)
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,11 +43,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import e2e  # noqa: E402  (moto and client helpers of the black-box run)
+import measure  # noqa: E402  (the Runtime API and process readings of bench/measure.py)
 from measure import moto_requests  # noqa: E402  (requests in moto's log)
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_SIZES", "100,1000").split(",")]
 CPU_BUDGET_S = {1000: 0.2}
 REGIONS = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1"]
+REMEDIATE = int(os.environ.get("BENCH_SWEEP_REMEDIATE", "1000"))
+REMEDIATE_REGIONS = ("us-west-2", "ca-central-1")   # ours, Cloud Custodian's
+REMEDIATE_BUDGET = {"client_cpu_s": 0.25}
+CUSTODIAN_POLICY = """policies:
+  - name: world-open-ingress
+    resource: security-group
+    filters:
+      - type: ingress
+        Cidr:
+          value: "0.0.0.0/0"
+    actions:
+      - type: remove-permissions
+        ingress: matched
+"""
 
 
 def seed(endpoint, region, count):
@@ -55,6 +85,106 @@ def seed(endpoint, region, count):
     return open_ids
 
 
+def ec2_client(endpoint, region):
+    return e2e.boto3.client("ec2", endpoint_url=endpoint, region_name=region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def seed_open_and_private(endpoint, region, count):
+    """`count` untagged groups, each with tcp/22 open to the world and tcp/443 from 10/8."""
+    ec2 = ec2_client(endpoint, region)
+    vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
+    for i in range(count):
+        group = ec2.create_security_group(GroupName=f"bench-open-{i}", Description="bench",
+                                          VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+
+
+def ingress_left(endpoint, region):
+    """(world-open tcp/22 rules, tcp/443 rules from 10/8) left in `region`."""
+    rules = ec2_client(endpoint, region).describe_security_group_rules()["SecurityGroupRules"]
+    ingress = [r for r in rules if not r["IsEgress"]]
+    return (sum(1 for r in ingress if r.get("FromPort") == 22 and r.get("CidrIpv4") == "0.0.0.0/0"),
+            sum(1 for r in ingress if r.get("FromPort") == 443 and r.get("CidrIpv4") == "10.0.0.0/8"))
+
+
+def check_remediated(who, endpoint, region, count):
+    left = ingress_left(endpoint, region)
+    if left != (0, count):
+        raise RuntimeError(f"{who}: {left[0]} world-open rules left, {left[1]} of {count} private kept")
+
+
+def remediate_ours(endpoint, region, count, workdir):
+    """The release sweep function, MODE=remediate, INGRESS_SCOPE=all, one scheduled event."""
+    sns = e2e.boto3.client("sns", endpoint_url=endpoint, region_name=region,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    topic = sns.create_topic(Name="bench-sweep-remediate")["TopicArn"]
+    event = json.loads(measure.SCHEDULED.read_text())
+    event["region"] = region
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "MODE": "remediate", "INGRESS_SCOPE": "all",
+           "ALERT_TOPIC_ARN": topic}
+    moto_log = workdir / "moto.log"
+    api = measure.RuntimeApi(measure.SWEEP)
+    proc = measure.spawn(measure.release_binary(measure.SWEEP), measure.SWEEP, env, api)
+    try:
+        api.polled.wait(timeout=30)
+        time.sleep(0.2)  # the warm-up thread's work is init, not the event's
+        before, cpu_before = moto_requests(moto_log), measure.cpu_ms(proc.pid)
+        ms, kind, out = api.invoke("sweep-remediate", event, timeout=600)
+        cpu = measure.cpu_ms(proc.pid) - cpu_before
+        calls = moto_requests(moto_log) - before
+        remediated = sum(1 for o in (out or {}).get("outcomes", [])
+                         if o["rule"] == "revoke-open-ingress" and o["status"] == "remediated")
+        peak = measure.memory(proc.pid)["peak_memory_mib"]
+    finally:
+        measure.stop(proc)
+        api.server.shutdown()
+    # moto has no DescribeClusterVersions: with no cluster the version scan makes no call.
+    if kind != "response" or remediated != count:
+        raise RuntimeError(f"sweep: {kind}, {remediated} of {count} remediated: {str(out)[:500]}")
+    check_remediated("sweep", endpoint, region, count)
+    return {"tool": "eks-remediator sweep", "groups": count, "wall_s": ms / 1000,
+            "client_cpu_s": cpu / 1000, "peak_memory_mib": peak, "aws_calls": calls,
+            "revoked": remediated}
+
+
+def custodian_binary():
+    given = os.environ.get("BENCH_CUSTODIAN")
+    if given:
+        return given
+    for candidate in (shutil.which("custodian"),
+                      Path.home() / ".cache/eks-remediator/c7n/bin/custodian"):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def remediate_custodian(binary, endpoint, region, count, workdir):
+    """Cloud Custodian's pull mode on the same work: `custodian run` with the policy above."""
+    policy = workdir / "custodian.yml"
+    policy.write_text(CUSTODIAN_POLICY)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region})
+    moto_log = workdir / "moto.log"
+    before = moto_requests(moto_log)
+    spawned = time.perf_counter()
+    proc = subprocess.Popen([binary, "run", "-s", str(workdir / "custodian-out"), "-r", region,
+                             str(policy)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - spawned
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"custodian failed: {err.decode(errors='replace')[-2000:]}")
+    check_remediated("custodian", endpoint, region, count)
+    return {"tool": "cloud custodian (pull)", "groups": count, "wall_s": wall,
+            "client_cpu_s": usage.ru_utime + usage.ru_stime, "peak_memory_mib": None,
+            "aws_calls": moto_requests(moto_log) - before, "revoked": count}
+
+
 def main():
     target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
     binary = target / "release" / "eks-remediator"
@@ -66,6 +196,17 @@ def main():
         port = e2e.start_moto(workdir)
         endpoint = f"http://127.0.0.1:{port}"
         moto_log = workdir / "moto.log"
+        remediating = []
+        if REMEDIATE:
+            ours_region, theirs_region = REMEDIATE_REGIONS
+            custodian = custodian_binary()
+            for region in (ours_region, theirs_region) if custodian else (ours_region,):
+                started = time.monotonic()
+                seed_open_and_private(endpoint, region, REMEDIATE)
+                e2e.log(f"seeded {REMEDIATE} open groups in {region} in {time.monotonic() - started:.0f}s")
+            remediating.append(remediate_ours(endpoint, ours_region, REMEDIATE, workdir))
+            if custodian:
+                remediating.append(remediate_custodian(custodian, endpoint, theirs_region, REMEDIATE, workdir))
         for size, region in zip(SIZES, REGIONS):
             started = time.monotonic()
             open_ids = seed(endpoint, region, size)
@@ -98,9 +239,20 @@ def main():
         flag = "" if budget is None else ("  ok" if r["client_cpu_s"] <= budget else "  OVER")
         print(f"{r['groups']:>7}{r['wall_s']:>9.2f}{r['client_cpu_s']:>8.3f}"
               f"{'' if budget is None else budget:>8}{r['aws_calls']:>7}{r['open_found']:>6}{flag}")
+    if remediating:
+        print()
+        print(f"remediating sweep: {REMEDIATE} groups with tcp/22 open to the world and tcp/443 from 10/8,"
+              " same moto")
+        print(f"{'tool':<24}{'wall s':>8}{'CPU s':>8}{'budget':>8}{'MiB':>7}{'calls':>7}{'revoked':>9}")
+        for r in remediating:
+            budget = REMEDIATE_BUDGET["client_cpu_s"] if r["tool"].startswith("eks") else None
+            flag = "" if budget is None else ("  ok" if r["client_cpu_s"] <= budget else "  OVER")
+            mem = "" if r["peak_memory_mib"] is None else f"{r['peak_memory_mib']:.1f}"
+            print(f"{r['tool']:<24}{r['wall_s']:>8.2f}{r['client_cpu_s']:>8.3f}{'' if budget is None else budget:>8}"
+                  f"{mem:>7}{r['aws_calls']:>7}{r['revoked']:>9}{flag}")
     out_dir = REPO / "bench" / "out"
     out_dir.mkdir(exist_ok=True)
-    (out_dir / "sweep.json").write_text(json.dumps(rows, indent=2))
+    (out_dir / "sweep.json").write_text(json.dumps({"scan": rows, "remediate": remediating}, indent=2))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ pub enum AwsErrorKind {
     NotFound,
     /// Another update is running on the resource (EKS `ResourceInUseException`).
     InProgress,
+    /// The account's API rate was exceeded, and the SDK's own retries did not get through:
+    /// the call can be made again later (see `crate::pace`).
+    Throttled,
     /// Anything else, after the SDK's own retries.
     Other,
 }
@@ -41,6 +44,10 @@ pub struct AwsError {
 impl AwsError {
     pub fn is_not_found(&self) -> bool {
         self.kind == AwsErrorKind::NotFound
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        self.kind == AwsErrorKind::Throttled
     }
 }
 
@@ -67,6 +74,7 @@ impl HandlerError {
             HandlerError::Aws(e) | HandlerError::Remediation { first: e, .. } => match e.kind {
                 AwsErrorKind::NotFound => "AwsError.NotFound",
                 AwsErrorKind::InProgress => "AwsError.InProgress",
+                AwsErrorKind::Throttled => "AwsError.Throttled",
                 AwsErrorKind::Other => "AwsError",
             },
         }

@@ -19,6 +19,7 @@ pub mod lenient;
 pub mod logging;
 pub mod metrics;
 pub mod outcome;
+pub mod pace;
 pub mod retry;
 pub mod rules;
 pub mod runtime;

@@ -52,7 +52,10 @@ async fn scan(aws: &Aws, settings: &Settings, region: &str, json: bool) -> ExitC
         String::new()
     });
     let origin = sweep::origin(&account, region, "cli-scan", "");
-    let report = sweep::run(aws, settings, &origin, |rule| eprintln!("scanning: {rule}")).await;
+    let report = sweep::run(aws, settings, &origin, None, |rule| {
+        eprintln!("scanning: {rule}")
+    })
+    .await;
     if json {
         match serde_json::to_string_pretty(&report.rows()) {
             Ok(text) => println!("{text}"),

@@ -6,9 +6,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::alert;
@@ -26,23 +28,68 @@ pub type Handling<'a> = Pin<Box<dyn Future<Output = Result<Summary, HandlerError
 
 /// What every function's `main` is: tracing as Lambda's log settings ask, settings validated
 /// (a bad one stops the start, so the function fails at once rather than on every event),
-/// the AWS context from `aws` (its clients are built on first use), then `handle` for each
-/// event.
+/// the AWS context from `aws`, its clients for `iam_actions` warmed up on a thread of their
+/// own while the first event is awaited ([`Aws::warm_up`]), then `handle` for each event,
+/// which can see the invocation's deadline ([`deadline`]).
 ///
 /// The handler's future is boxed, one allocation per invocation: the rules' futures nest
 /// deep, and inside the runtime's own layers they passed rustc's layout depth limit
 /// ("queries overflow the depth limit") whenever a rule grew by one `async fn`.
 pub async fn serve(
     aws: fn() -> Aws,
+    iam_actions: &'static [&'static str],
     handle: for<'a> fn(&'a Aws, &'a Settings, Value) -> Handling<'a>,
 ) -> Result<(), lambda_runtime::Error> {
     logging::init();
     let settings = Settings::from_env()?;
-    let aws = aws();
+    // The context lives as long as the process: the warm-up thread shares it.
+    let aws: &'static Aws = Box::leak(Box::new(aws()));
+    warm_up(aws, iam_actions);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        handle(&aws, &settings, event.payload)
+        let deadline = instant_of(event.context.deadline);
+        DEADLINE.scope(deadline, handle(aws, &settings, event.payload))
     }))
     .await
+}
+
+/// Starts [`Aws::warm_up`] on a thread of its own, with a runtime of its own, so that the
+/// first poll for an event does not wait for it (the cold start) and the first event finds
+/// the one-time work done. If the thread cannot start, the first event does that work, as
+/// it would without a warm-up.
+fn warm_up(aws: &'static Aws, iam_actions: &'static [&'static str]) {
+    let started = std::thread::Builder::new()
+        .name("warm-up".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(aws.warm_up(iam_actions)),
+                Err(error) => warn!(%error, "no warm-up: no runtime for it"),
+            }
+        });
+    if let Err(error) = started {
+        warn!(%error, "no warm-up: no thread for it");
+    }
+}
+
+tokio::task_local! {
+    /// When the invocation being handled must have answered.
+    static DEADLINE: Instant;
+}
+
+/// When the invocation being handled must have answered (Lambda's deadline), if it runs
+/// under [`serve`]: what a long piece of work (the sweep's fixes) plans around.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
+}
+
+/// The instant of a deadline given in milliseconds since the Unix epoch, as Lambda gives it.
+fn instant_of(epoch_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
 }
 
 /// Parses `event` and applies the guards. `Ok(None)` means "skip, nothing to do".

@@ -8,6 +8,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
+use tokio::time::Instant;
 use tracing::info;
 
 use crate::aws::Aws;
@@ -57,9 +58,12 @@ impl Scan {
         aws: &Aws,
         settings: &Settings,
         origin: &Origin,
+        fixes_until: Option<Instant>,
     ) -> Result<Vec<Outcome>, HandlerError> {
         match self {
-            Scan::OpenIngress => revoke_open_ingress::scan(aws, settings, origin).await,
+            Scan::OpenIngress => {
+                revoke_open_ingress::scan(aws, settings, origin, fixes_until).await
+            }
             Scan::ClusterConfig => enforce_cluster_config::scan(aws, settings, origin).await,
             Scan::ClusterVersions => {
                 enforce_cluster_config::scan_versions(aws, settings, origin).await
@@ -189,11 +193,13 @@ pub fn scheduled_origin(event: Value) -> Result<Origin, EventError> {
 }
 
 /// Runs every scan, telling `progress` which one starts. Remediates or reports per
-/// `settings` (the CLI passes alert-only settings); alerts are the caller's to send.
+/// `settings` (the CLI passes alert-only settings); alerts are the caller's to send. No fix
+/// of many (the open-ingress scan's revocations) starts after `fixes_until`.
 pub async fn run(
     aws: &Aws,
     settings: &Settings,
     origin: &Origin,
+    fixes_until: Option<Instant>,
     progress: impl Fn(&str),
 ) -> Report {
     let mut report = Report::default();
@@ -201,7 +207,7 @@ pub async fn run(
         progress(scan.name());
         // Boxed: the scans' futures nest deep enough that, inline, the sweep binary's main
         // future passes rustc's layout depth limit. One allocation per scan per sweep.
-        match Box::pin(scan.run(aws, settings, origin)).await {
+        match Box::pin(scan.run(aws, settings, origin, fixes_until)).await {
             Ok(outcomes) => report.outcomes.extend(
                 outcomes
                     .into_iter()
@@ -259,7 +265,11 @@ pub fn table(report: &Report) -> String {
 /// than `SWEEP_DIGEST_OVER`; fails when a scan could not finish.
 pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summary, HandlerError> {
     let origin = scheduled_origin(event)?;
-    let report = run(aws, settings, &origin, |rule| info!(rule, "scanning")).await;
+    let fixes_until = runtime::deadline().map(fixes_until);
+    let report = run(aws, settings, &origin, fixes_until, |rule| {
+        info!(rule, "scanning")
+    })
+    .await;
     for (rule, error) in &report.errors {
         tracing::warn!(rule, %error, "scan failed; the other rules' results still count");
     }
@@ -283,6 +293,14 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
             first: format!("{rule}: {error}"),
         }),
     }
+}
+
+/// When the sweep stops starting fixes, given when its invocation must end: three quarters of
+/// the way there, leaving the rest for the other scans and the alerts (a throttled account
+/// revokes a few rules a second, so thousands can take longer than the function may run).
+pub fn fixes_until(deadline: Instant) -> Instant {
+    let now = Instant::now();
+    now + deadline.saturating_duration_since(now).mul_f64(0.75)
 }
 
 /// One alert for many violations: a line each, status first.

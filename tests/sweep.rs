@@ -272,7 +272,7 @@ async fn run(aws: &Aws, settings: &Settings, origin: &Origin) -> sweep::Report {
     support::granted_as(
         "sweep",
         sweep::IAM_ACTIONS,
-        sweep::run(aws, settings, origin, |_| ()),
+        sweep::run(aws, settings, origin, None, |_| ()),
     )
     .await
 }
@@ -459,6 +459,7 @@ async fn the_cli_scan_reports_as_a_table_or_json_and_exits_1_on_violations() {
         &through,
         &Settings::default(),
         &sweep::origin(account, region, "t", ""),
+        None,
         |_| (),
     )
     .await;
@@ -766,4 +767,165 @@ async fn the_restore_scan_reads_each_detector_once() {
     );
     assert_eq!(about_detector[1].0, Status::Alert);
     assert!(about_detector[1].1.contains("runtime monitoring is off"));
+}
+
+/// A group with tcp/22 open to the world and tcp/443 from 10.0.0.0/8, untagged (the bench's
+/// shape); returns its id.
+async fn open_and_private(aws: &Aws, vpc: &str) -> String {
+    let id = group(aws, vpc, false, "0.0.0.0/0").await;
+    aws.ec2()
+        .await
+        .authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// The ingress of `group` now, as `protocol/port cidr` lines.
+async fn ingress_of(aws: &Aws, group: &str) -> Vec<String> {
+    let id = eks_remediator::domain::SecurityGroupId::parse(group).unwrap();
+    let groups = aws.describe_security_groups(&[id]).await.unwrap();
+    groups[0]
+        .ingress
+        .iter()
+        .map(|r| format!("{:?}/{:?} {:?}", r.protocol, r.from_port, r.source))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_remediating_sweep_of_many_open_groups_reads_every_rule_once_and_outlasts_throttling() {
+    let (region, account) = ("us-west-1", "100000000007");
+    let (keys, config) = support::in_account(region, account).await;
+    let direct = Aws::with_config(config);
+    let vpc = support::vpc(&direct, "10.6.0.0/16").await;
+    let mut open = Vec::new();
+    for _ in 0..30 {
+        open.push(open_and_private(&direct, &vpc).await);
+    }
+    let proxy = Proxy::start(support::moto_url()).await;
+    answer_eks_versions(&proxy, SWEEP_DAY, None);
+    // EC2 refuses 12 revocations: more than a window's worth. With the SDK's own retries off,
+    // each reaches the sweep, which narrows its window, backs off and tries again.
+    proxy.inject(Fault {
+        path_suffix: "/".into(),
+        body_contains: Some("Action=RevokeSecurityGroupIngress".into()),
+        times: 12,
+        answer: request_limit_exceeded(),
+    });
+    let no_sdk_retries = support::sdk_config_with(&proxy.url, region, &keys)
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let aws = Aws::with_config(no_sdk_retries);
+    let settings = Settings {
+        mode: Mode::Remediate,
+        ingress_scope: eks_remediator::settings::IngressScope::All,
+        ..Settings::default()
+    };
+    let report = run(
+        &aws,
+        &settings,
+        &sweep::origin(account, region, "t", SWEEP_TIME),
+    )
+    .await;
+
+    let mut remediated: Vec<&str> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.rule == "revoke-open-ingress")
+        .map(|o| {
+            assert_eq!(o.status, Status::Remediated, "{o:?}");
+            assert_eq!(o.actions.len(), 1, "only the world-open rule: {o:?}");
+            o.resource.id.as_str()
+        })
+        .collect();
+    remediated.sort();
+    open.sort();
+    assert_eq!(remediated, open);
+    for group in &open {
+        assert_eq!(
+            ingress_of(&direct, group).await,
+            ["Tcp/Some(443) Cidr(10.0.0.0/8)"],
+            "the private rule stays"
+        );
+    }
+    // Every group's rules came from one unfiltered listing, not a filter of 30 ids.
+    let rule_reads: Vec<_> = proxy
+        .requests("/")
+        .into_iter()
+        .filter(|r| r.body.contains("Action=DescribeSecurityGroupRules&"))
+        .collect();
+    assert_eq!(rule_reads.len(), 1);
+    assert!(
+        !rule_reads[0].body.contains("Filter"),
+        "{}",
+        rule_reads[0].body
+    );
+    // 12 refused, then each of the 30 once.
+    let revokes = proxy
+        .requests("/")
+        .iter()
+        .filter(|r| r.body.contains("Action=RevokeSecurityGroupIngress&"))
+        .count();
+    assert_eq!(revokes, 30 + 12);
+}
+
+#[tokio::test]
+async fn a_sweep_whose_time_for_fixes_is_over_starts_none_and_says_so() {
+    let (region, account) = ("sa-east-1", "100000000008");
+    let (_keys, config) = support::in_account(region, account).await;
+    let aws = Aws::with_config(config);
+    let vpc = support::vpc(&aws, "10.5.0.0/16").await;
+    let open = open_and_private(&aws, &vpc).await;
+    let settings = Settings {
+        mode: Mode::Remediate,
+        ingress_scope: eks_remediator::settings::IngressScope::All,
+        ..Settings::default()
+    };
+    let over = tokio::time::Instant::now();
+    let report = support::granted_as(
+        "sweep",
+        sweep::IAM_ACTIONS,
+        sweep::run(
+            &aws,
+            &settings,
+            &sweep::origin(account, region, "t", SWEEP_TIME),
+            Some(over),
+            |_| (),
+        ),
+    )
+    .await;
+    let outcome = report
+        .outcomes
+        .iter()
+        .find(|o| o.resource.id == open)
+        .expect("the open group is reported");
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(
+        outcome.undo, None,
+        "nothing was changed, so nothing to undo"
+    );
+    assert!(
+        outcome
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("next sweep"),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        ingress_of(&aws, &open).await.len(),
+        2,
+        "both rules still stand"
+    );
 }

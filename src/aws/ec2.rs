@@ -10,6 +10,9 @@ use crate::domain::{
 };
 use crate::error::AwsError;
 
+/// The most rules one `DescribeSecurityGroupRules` page holds (`MaxResults`).
+pub const RULES_PER_PAGE: i32 = 1000;
+
 /// A `name=values` filter for the describe calls.
 pub type GroupFilter<'a> = (&'a str, Vec<String>);
 
@@ -80,6 +83,29 @@ impl Aws {
         Ok(rules)
     }
 
+    /// The ingress rules, with their ids, of every group of the region: the whole
+    /// `DescribeSecurityGroupRules` listing, unfiltered, in pages of 1000 (its maximum). Its
+    /// cost grows with the rules it returns, where a `group-id` filter's grows with the ids in
+    /// it too: the sweep's choice when most groups are candidates. (moto answers with every
+    /// rule at once, ignoring `MaxResults`; AWS pages.)
+    pub async fn describe_all_ingress_rules(
+        &self,
+    ) -> Result<Vec<(SecurityGroupId, IngressRule)>, AwsError> {
+        let mut pages = self
+            .ec2()
+            .await
+            .describe_security_group_rules()
+            .into_paginator()
+            .page_size(RULES_PER_PAGE)
+            .send();
+        let mut rules = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("DescribeSecurityGroupRules", "*", e))?;
+            rules.extend(page.security_group_rules().iter().filter_map(rule_from_sdk));
+        }
+        Ok(rules)
+    }
+
     /// Revokes exactly the ingress rules `rule_ids` of `group`, by id, so that no other
     /// rule with the same protocol, ports or source can be caught.
     pub async fn revoke_ingress(
@@ -143,6 +169,11 @@ fn group_from_sdk(group: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
             .iter()
             .flat_map(rules_of_permission)
             .collect(),
+        egress_rules: group
+            .ip_permissions_egress()
+            .iter()
+            .map(|p| rules_of_permission(p).len())
+            .sum(),
     }
 }
 

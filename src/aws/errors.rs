@@ -23,6 +23,22 @@ const NOT_FOUND: &[&str] = &[
 /// Codes meaning "busy, come back later": EKS refuses an update while another runs.
 const IN_PROGRESS: &[&str] = &["ResourceInUseException"];
 
+/// Codes meaning "too many requests": EC2 `RequestLimitExceeded`, IAM and CloudTrail
+/// `Throttling`/`ThrottlingException`, SNS `Throttled`, and the generic ones the SDK's retry
+/// classifier also treats as throttling. The SDK retries these with backoff; one that still
+/// reaches us means the account's rate is spent for now.
+const THROTTLED: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "Throttled",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+
 pub(crate) fn classify<E>(
     operation: &'static str,
     resource: impl Into<String>,
@@ -36,6 +52,8 @@ where
         AwsErrorKind::NotFound
     } else if IN_PROGRESS.contains(&code.as_str()) {
         AwsErrorKind::InProgress
+    } else if THROTTLED.contains(&code.as_str()) {
+        AwsErrorKind::Throttled
     } else {
         AwsErrorKind::Other
     };

@@ -16,6 +16,7 @@ pub mod lambda_config;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
+mod warm_up;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

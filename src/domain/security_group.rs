@@ -228,6 +228,9 @@ pub struct SecurityGroup {
     /// Current ingress rules. Rule ids are present only when read with
     /// `DescribeSecurityGroupRules`; `DescribeSecurityGroups` does not return them.
     pub ingress: Vec<IngressRule>,
+    /// How many egress rules it has: never judged, but an unfiltered read of every rule
+    /// returns them too, and the sweep counts what that read would cost.
+    pub egress_rules: usize,
 }
 
 #[cfg(test)]

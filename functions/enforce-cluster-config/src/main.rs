@@ -7,8 +7,10 @@ use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::serve(Aws::from_env, |aws, settings, event| {
-        Box::pin(enforce_cluster_config::handle(aws, settings, event))
-    })
+    runtime::serve(
+        Aws::from_env,
+        enforce_cluster_config::RULE.iam_actions,
+        |aws, settings, event| Box::pin(enforce_cluster_config::handle(aws, settings, event)),
+    )
     .await
 }

@@ -7,8 +7,10 @@ use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::serve(Aws::from_env, |aws, settings, event| {
-        Box::pin(notify_eks_finding::handle(aws, settings, event))
-    })
+    runtime::serve(
+        Aws::from_env,
+        notify_eks_finding::RULE.iam_actions,
+        |aws, settings, event| Box::pin(notify_eks_finding::handle(aws, settings, event)),
+    )
     .await
 }

@@ -7,8 +7,10 @@ use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::serve(Aws::from_env, |aws, settings, event| {
-        Box::pin(restore_audit_trail::handle(aws, settings, event))
-    })
+    runtime::serve(
+        Aws::from_env,
+        restore_audit_trail::RULE.iam_actions,
+        |aws, settings, event| Box::pin(restore_audit_trail::handle(aws, settings, event)),
+    )
     .await
 }

@@ -7,8 +7,10 @@ use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::serve(Aws::from_env, |aws, settings, event| {
-        Box::pin(revoke_open_ingress::handle(aws, settings, event))
-    })
+    runtime::serve(
+        Aws::from_env,
+        revoke_open_ingress::RULE.iam_actions,
+        |aws, settings, event| Box::pin(revoke_open_ingress::handle(aws, settings, event)),
+    )
     .await
 }

@@ -8,8 +8,10 @@ use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    runtime::serve(Aws::from_env_for_scans, |aws, settings, event| {
-        Box::pin(sweep::handle(aws, settings, event))
-    })
+    runtime::serve(
+        Aws::from_env_for_scans,
+        sweep::IAM_ACTIONS,
+        |aws, settings, event| Box::pin(sweep::handle(aws, settings, event)),
+    )
     .await
 }

@@ -11,6 +11,8 @@ pub mod remediate;
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use serde_json::Value;
 use tracing::{info, info_span, Instrument};
 
@@ -96,7 +98,7 @@ pub async fn outcomes(
         };
         let observed = observe(aws, settings, &trigger).await?;
         let verdicts = detect::decide(&trigger, &observed, settings, caller.as_ref());
-        let (outcomes, errors) = act(aws, settings, &origin, verdicts).await;
+        let (outcomes, errors) = act(aws, settings, &origin, verdicts, None).await;
         runtime::conclude(aws, settings, outcomes, errors.into_iter().next()).await
     }
     .instrument(span)
@@ -142,29 +144,78 @@ async fn observe(aws: &Aws, settings: &Settings, trigger: &Trigger) -> Result<Ob
 /// How many group ids one `DescribeSecurityGroupRules` filter takes.
 const GROUPS_PER_RULES_CALL: usize = 200;
 
+/// How the sweep reads the rule ids of its candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RulesRead {
+    /// One `group-id`-filtered call per [`GROUPS_PER_RULES_CALL`] candidates.
+    ByGroup,
+    /// Every rule of the region, unfiltered, in pages of `RULES_PER_PAGE`.
+    All,
+}
+
+/// The cheaper read for `candidates` among all groups (`others` being the rest). By group,
+/// a call per 200 candidates returns just their rules, but a filter of 200 ids costs the
+/// service (and moto most of all) a match of every rule against every id. Unfiltered, each
+/// page costs what it returns. So: unfiltered when it takes fewer calls, or when the
+/// candidates hold at least half of all rules anyway (a fresh account full of world-open
+/// groups); by group when few candidates sit among many groups. Rules are counted from the
+/// groups listing already read, egress included (the unfiltered listing returns both).
+fn rules_read(
+    candidates: &[crate::domain::SecurityGroup],
+    others: &[crate::domain::SecurityGroup],
+) -> RulesRead {
+    let count = |groups: &[crate::domain::SecurityGroup]| -> usize {
+        groups
+            .iter()
+            .map(|g| g.ingress.len() + g.egress_rules)
+            .sum()
+    };
+    let (theirs, all) = (count(candidates), count(candidates) + count(others));
+    let pages = all
+        .div_ceil(crate::aws::ec2::RULES_PER_PAGE as usize)
+        .max(1);
+    let by_group = candidates.len().div_ceil(GROUPS_PER_RULES_CALL);
+    if pages < by_group || theirs * 2 >= all {
+        RulesRead::All
+    } else {
+        RulesRead::ByGroup
+    }
+}
+
 /// Every group of the region (paginated), and the rules with ids of those that have a
-/// world-open rule now: one `DescribeSecurityGroups` page per 1000 groups, one
-/// `DescribeSecurityGroupRules` per 200 candidates.
+/// world-open rule now: one `DescribeSecurityGroups` page per 1000 groups, then the
+/// candidates' rules as [`rules_read`] finds cheapest.
 async fn sweep_observe(aws: &Aws, settings: &Settings) -> Result<Observed, AwsError> {
-    let groups: Vec<crate::domain::SecurityGroup> = aws
+    let (groups, others): (Vec<_>, Vec<_>) = aws
         .find_security_groups(&[])
         .await?
         .into_iter()
-        .filter(|g| {
+        .partition(|g| {
             g.ingress
                 .iter()
                 .any(|r| detect::is_offending(r, &settings.allowed_ingress_ports))
-        })
-        .collect();
+        });
     let ids: Vec<SecurityGroupId> = groups
         .iter()
         .filter_map(|g| SecurityGroupId::parse(&g.id))
         .collect();
-    let chunks: Vec<&[SecurityGroupId]> = ids.chunks(GROUPS_PER_RULES_CALL).collect();
-    let mut rules = Vec::new();
-    for chunk in crate::bounded::each(chunks, |c| aws.describe_ingress_rules(c)).await {
-        rules.extend(chunk?);
-    }
+    let rules = match rules_read(&groups, &others) {
+        _ if ids.is_empty() => Vec::new(),
+        RulesRead::All => {
+            let wanted: std::collections::HashSet<&SecurityGroupId> = ids.iter().collect();
+            let mut rules = aws.describe_all_ingress_rules().await?;
+            rules.retain(|(group, _)| wanted.contains(group));
+            rules
+        }
+        RulesRead::ByGroup => {
+            let chunks: Vec<&[SecurityGroupId]> = ids.chunks(GROUPS_PER_RULES_CALL).collect();
+            let mut rules = Vec::new();
+            for chunk in crate::bounded::each(chunks, |c| aws.describe_ingress_rules(c)).await {
+                rules.extend(chunk?);
+            }
+            rules
+        }
+    };
     Ok(Observed {
         groups,
         rules: Some(rules),
@@ -172,15 +223,17 @@ async fn sweep_observe(aws: &Aws, settings: &Settings) -> Result<Observed, AwsEr
 }
 
 /// The sweep's scan: every security group of the region judged as if it had just been
-/// opened, remediated or reported per `settings` like an event's.
+/// opened, remediated or reported per `settings` like an event's. No revocation starts after
+/// `fixes_until` (see [`crate::pace`]); those left are reported `failed`, for the next sweep.
 pub async fn scan(
     aws: &Aws,
     settings: &Settings,
     origin: &Origin,
+    fixes_until: Option<Instant>,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let observed = observe(aws, settings, &Trigger::Sweep).await?;
     let verdicts = detect::decide(&Trigger::Sweep, &observed, settings, None);
-    let (outcomes, _errors) = act(aws, settings, origin, verdicts).await;
+    let (outcomes, _errors) = act(aws, settings, origin, verdicts, fixes_until).await;
     Ok(outcomes)
 }
 
@@ -247,20 +300,44 @@ async fn remote_access_group(
     })
 }
 
-/// Turns verdicts into outcomes, running plans in remediate mode.
+/// Turns verdicts into outcomes, running plans in remediate mode: all of them at once, at
+/// the pace EC2 allows ([`crate::pace`]), none started after `fixes_until`.
 async fn act(
     aws: &Aws,
     settings: &Settings,
     origin: &Origin,
     verdicts: Vec<Verdict>,
+    fixes_until: Option<Instant>,
 ) -> (Vec<Outcome>, Vec<AwsError>) {
+    let plan_of = |verdict: &Verdict| Plan {
+        group: verdict.group.clone(),
+        rules: verdict.rules.clone(),
+    };
+    let to_run: Vec<Plan> = match settings.mode {
+        Mode::AlertOnly => Vec::new(),
+        Mode::Remediate => verdicts
+            .iter()
+            .filter(|v| v.disposition == Disposition::Revoke)
+            .map(plan_of)
+            .collect(),
+    };
+    // A plan that revoked nothing because it was throttled can simply run again; one that
+    // revoked some of its rules first reports those, and its failure, as they are.
+    let is_throttled = |e: &Execution| {
+        e.revoked.is_empty() && e.error.as_ref().is_some_and(AwsError::is_throttled)
+    };
+    let executions = crate::pace::each(
+        &to_run,
+        fixes_until,
+        |plan| remediate::execute(aws, plan),
+        is_throttled,
+    )
+    .await;
+    let mut executions = executions.into_iter();
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for verdict in verdicts {
-        let plan = Plan {
-            group: verdict.group.clone(),
-            rules: verdict.rules.clone(),
-        };
+        let plan = plan_of(&verdict);
         let outcome =
             |status: Status, plan: &Plan, with_plan: bool, note: Option<String>| Outcome {
                 rule: RULE.name,
@@ -305,7 +382,15 @@ async fn act(
                 outcomes.push(outcome(Status::WouldRemediate, &plan, true, Some(note)));
             }
             (Disposition::Revoke, Mode::Remediate) => {
-                let Execution { revoked, error } = remediate::execute(aws, &plan).await;
+                let Some(Execution { revoked, error }) = executions.next().flatten() else {
+                    let note = "not started: the sweep's time for fixes ran out; the next \
+                        sweep takes it up"
+                        .to_owned();
+                    let mut left = outcome(Status::Failed, &plan, true, Some(note));
+                    left.undo = None;
+                    outcomes.push(left);
+                    continue;
+                };
                 if !revoked.is_empty() {
                     outcomes.push(outcome(
                         Status::Remediated,
@@ -360,5 +445,55 @@ fn resource_ref(verdict: &Verdict, origin: &Origin) -> ResourceRef {
             origin.region,
             verdict.group
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{IngressRule, Protocol, SecurityGroup, Source};
+
+    /// `n` groups with `ingress` ingress rules and one egress rule each.
+    fn groups(n: usize, ingress: usize) -> Vec<SecurityGroup> {
+        let rule = IngressRule {
+            id: None,
+            protocol: Protocol::Tcp,
+            from_port: Some(22),
+            to_port: Some(22),
+            source: Source::Cidr("0.0.0.0/0".parse().expect("a CIDR")),
+            description: None,
+        };
+        let group = SecurityGroup {
+            ingress: vec![rule; ingress],
+            egress_rules: 1,
+            ..SecurityGroup::default()
+        };
+        vec![group; n]
+    }
+
+    #[test]
+    fn the_sweep_reads_rules_by_group_or_all_at_once_whichever_costs_less() {
+        // The bench's account: 1000 groups, every one a candidate (3000 rules: 3 pages
+        // against 5 filtered calls).
+        assert_eq!(rules_read(&groups(1000, 2), &[]), RulesRead::All);
+        // One in ten a candidate: one filtered call returns a tenth of what 2 pages would.
+        assert_eq!(
+            rules_read(&groups(100, 1), &groups(900, 1)),
+            RulesRead::ByGroup
+        );
+        // Few groups, one candidate: one call either way, and by group returns less.
+        assert_eq!(rules_read(&groups(1, 1), &groups(5, 1)), RulesRead::ByGroup);
+        // Half the rules are the candidates' anyway.
+        assert_eq!(rules_read(&groups(3, 3), &groups(4, 1)), RulesRead::All);
+        // 5000 candidates among 50000 groups: 25 filtered calls against 100 pages.
+        assert_eq!(
+            rules_read(&groups(5000, 1), &groups(45000, 1)),
+            RulesRead::ByGroup
+        );
+        // 2000 candidates among 3000 small groups: 6 pages against 10 calls.
+        assert_eq!(
+            rules_read(&groups(2000, 1), &groups(1000, 1)),
+            RulesRead::All
+        );
     }
 }
