@@ -75,21 +75,24 @@ fn warm_up(aws: &'static Aws, iam_actions: &'static [&'static str]) {
 
 tokio::task_local! {
     /// When the invocation being handled must have answered.
-    static DEADLINE: Instant;
+    static DEADLINE: Option<Instant>;
 }
 
 /// When the invocation being handled must have answered (Lambda's deadline), if it runs
 /// under [`serve`]: what a long piece of work (the sweep's fixes) plans around.
 pub fn deadline() -> Option<Instant> {
-    DEADLINE.try_with(|deadline| *deadline).ok()
+    DEADLINE.try_with(|deadline| *deadline).ok().flatten()
 }
 
 /// The instant of a deadline given in milliseconds since the Unix epoch, as Lambda gives it.
-fn instant_of(epoch_ms: u64) -> Instant {
+/// One not in the future (no header, or a clock that disagrees) is no deadline at all: work
+/// planned around it would otherwise stop before it started.
+fn instant_of(epoch_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
+    let left = epoch_ms.checked_sub(now_ms).filter(|&ms| ms > 0)?;
+    Some(Instant::now() + Duration::from_millis(left))
 }
 
 /// Parses `event` and applies the guards. `Ok(None)` means "skip, nothing to do".
@@ -196,5 +199,25 @@ pub async fn try_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) -> Res
     match settings.alert_topic_arn.as_deref() {
         Some(topic) => aws.publish_alert(topic, &alert::render(outcome)).await,
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_past_or_absent_is_none_and_one_ahead_is_kept() {
+        assert_eq!(instant_of(0), None);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        assert_eq!(instant_of(now_ms.saturating_sub(1000)), None);
+        let ahead = instant_of(now_ms + 60_000).expect("a minute ahead");
+        let left = ahead.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(55) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
     }
 }
