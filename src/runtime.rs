@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::alert;
+use crate::aws::warm_up::Warm;
 use crate::aws::Aws;
 use crate::error::{AwsError, EventError, HandlerError};
 use crate::guard::{self, Skip};
@@ -28,49 +29,30 @@ pub type Handling<'a> = Pin<Box<dyn Future<Output = Result<Summary, HandlerError
 
 /// What every function's `main` is: tracing as Lambda's log settings ask, settings validated
 /// (a bad one stops the start, so the function fails at once rather than on every event),
-/// the AWS context from `aws`, its clients for `iam_actions` warmed up on a thread of their
-/// own while the first event is awaited ([`Aws::warm_up`]), then `handle` for each event,
-/// which can see the invocation's deadline ([`deadline`]).
+/// the AWS context from `aws` with the clients of `clients` warmed up ([`Aws::warm_up`]),
+/// then `handle` for each event, which can see the invocation's deadline ([`deadline`]).
+///
+/// The warm-up runs before the first poll for an event, in Lambda's init phase: Lambda gives
+/// that phase the machine's full CPU, where an invocation of a 128 MB function gets a
+/// fraction of one, and the first event then costs what a warm one does.
 ///
 /// The handler's future is boxed, one allocation per invocation: the rules' futures nest
 /// deep, and inside the runtime's own layers they passed rustc's layout depth limit
 /// ("queries overflow the depth limit") whenever a rule grew by one `async fn`.
 pub async fn serve(
     aws: fn() -> Aws,
-    iam_actions: &'static [&'static str],
+    clients: &'static [Warm],
     handle: for<'a> fn(&'a Aws, &'a Settings, Value) -> Handling<'a>,
 ) -> Result<(), lambda_runtime::Error> {
     logging::init();
     let settings = Settings::from_env()?;
-    // The context lives as long as the process: the warm-up thread shares it.
-    let aws: &'static Aws = Box::leak(Box::new(aws()));
-    warm_up(aws, iam_actions);
+    let aws = aws();
+    aws.warm_up(clients).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = instant_of(event.context.deadline);
-        DEADLINE.scope(deadline, handle(aws, &settings, event.payload))
+        DEADLINE.scope(deadline, handle(&aws, &settings, event.payload))
     }))
     .await
-}
-
-/// Starts [`Aws::warm_up`] on a thread of its own, with a runtime of its own, so that the
-/// first poll for an event does not wait for it (the cold start) and the first event finds
-/// the one-time work done. If the thread cannot start, the first event does that work, as
-/// it would without a warm-up.
-fn warm_up(aws: &'static Aws, iam_actions: &'static [&'static str]) {
-    let started = std::thread::Builder::new()
-        .name("warm-up".to_owned())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime.block_on(aws.warm_up(iam_actions)),
-                Err(error) => warn!(%error, "no warm-up: no runtime for it"),
-            }
-        });
-    if let Err(error) = started {
-        warn!(%error, "no warm-up: no thread for it");
-    }
 }
 
 tokio::task_local! {

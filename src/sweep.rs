@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::info;
 
+use crate::aws::warm_up::{self, Warm};
 use crate::aws::Aws;
 use crate::error::{EventError, HandlerError};
 use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
@@ -111,6 +112,17 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudtrail:ListTags",
     "cloudtrail:StartLogging",
     "sns:Publish",
+];
+
+/// The clients the sweep function warms up before its first event (`aws::warm_up`): one per
+/// service of [`IAM_ACTIONS`], as a catalog test holds them.
+pub const WARM_UP: &[Warm] = &[
+    warm_up::CLOUDTRAIL,
+    warm_up::EC2,
+    warm_up::EKS,
+    warm_up::GUARDDUTY,
+    warm_up::IAM,
+    warm_up::SNS,
 ];
 
 /// What a sweep found and did.

@@ -85,6 +85,31 @@ fn the_sweep_role_grants_exactly_the_sweeps_actions() {
     );
 }
 
+/// The services a function warms up before its first event, sorted.
+fn warmed(clients: &[eks_remediator::aws::warm_up::Warm]) -> Vec<&'static str> {
+    let mut services: Vec<&str> = clients.iter().map(|c| c.service).collect();
+    services.sort_unstable();
+    services
+}
+
+#[test]
+fn every_function_warms_up_exactly_the_clients_of_its_actions() {
+    use eks_remediator::aws::warm_up::services_with_clients;
+    for rule in RULES {
+        assert_eq!(
+            warmed(rule.warm_up),
+            services_with_clients(rule.iam_actions),
+            "{}",
+            rule.name
+        );
+    }
+    assert_eq!(
+        warmed(eks_remediator::sweep::WARM_UP),
+        services_with_clients(eks_remediator::sweep::IAM_ACTIONS),
+        "sweep"
+    );
+}
+
 #[test]
 fn every_rule_has_a_thin_binary_named_after_it() {
     for rule in RULES {

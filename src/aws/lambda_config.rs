@@ -23,9 +23,10 @@ const CREDENTIALS_SOURCE: &str = "Lambda environment";
 /// with it, which is what Lambda's retries and the dead-letter queue are for.
 pub fn config(lookup: impl Fn(&str) -> Option<String>, retries: RetryConfig) -> SdkConfig {
     let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    let endpoint = get("AWS_ENDPOINT_URL");
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(super::https_client())
+        .http_client(super::https_client(endpoint.as_deref()))
         .retry_config(retries);
     builder.set_region(
         get("AWS_REGION")
@@ -42,7 +43,7 @@ pub fn config(lookup: impl Fn(&str) -> Option<String>, retries: RetryConfig) -> 
         );
         builder.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
     }
-    builder.set_endpoint_url(get("AWS_ENDPOINT_URL"));
+    builder.set_endpoint_url(endpoint);
     builder.build()
 }
 

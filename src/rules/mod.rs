@@ -10,6 +10,7 @@ pub mod notify_eks_finding;
 pub mod restore_audit_trail;
 pub mod revoke_open_ingress;
 
+use crate::aws::warm_up::Warm;
 use crate::intake::Incoming;
 use crate::settings::Mode;
 
@@ -33,6 +34,9 @@ pub struct RuleInfo {
     pub triggers: &'static [Trigger],
     /// Every IAM action the function calls; the template's role grants exactly these.
     pub iam_actions: &'static [&'static str],
+    /// The clients its function warms up before its first event, one per service of
+    /// `iam_actions` (held so by a catalog test); see `aws::warm_up`.
+    pub warm_up: &'static [Warm],
     /// The settings the rule reads.
     pub settings: &'static [&'static str],
     /// What the rule does by default when deployed with the template's defaults.

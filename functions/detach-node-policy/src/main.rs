@@ -9,7 +9,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env,
-        detach_node_policy::RULE.iam_actions,
+        detach_node_policy::RULE.warm_up,
         |aws, settings, event| Box::pin(detach_node_policy::handle(aws, settings, event)),
     )
     .await

@@ -9,7 +9,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env,
-        enforce_cluster_config::RULE.iam_actions,
+        enforce_cluster_config::RULE.warm_up,
         |aws, settings, event| Box::pin(enforce_cluster_config::handle(aws, settings, event)),
     )
     .await

@@ -9,7 +9,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env,
-        notify_eks_finding::RULE.iam_actions,
+        notify_eks_finding::RULE.warm_up,
         |aws, settings, event| Box::pin(notify_eks_finding::handle(aws, settings, event)),
     )
     .await

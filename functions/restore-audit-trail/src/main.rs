@@ -9,7 +9,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env,
-        restore_audit_trail::RULE.iam_actions,
+        restore_audit_trail::RULE.warm_up,
         |aws, settings, event| Box::pin(restore_audit_trail::handle(aws, settings, event)),
     )
     .await

@@ -9,7 +9,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env,
-        revoke_open_ingress::RULE.iam_actions,
+        revoke_open_ingress::RULE.warm_up,
         |aws, settings, event| Box::pin(revoke_open_ingress::handle(aws, settings, event)),
     )
     .await

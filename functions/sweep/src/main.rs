@@ -10,7 +10,7 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     runtime::serve(
         Aws::from_env_for_scans,
-        sweep::IAM_ACTIONS,
+        sweep::WARM_UP,
         |aws, settings, event| Box::pin(sweep::handle(aws, settings, event)),
     )
     .await

@@ -21,6 +21,7 @@ use tracing::{info, info_span, Instrument};
 use self::detect::{Judgement, NodeSign};
 use self::event::Trigger;
 use self::remediate::Change;
+use crate::aws::warm_up;
 use crate::aws::Aws;
 use crate::domain::Tags;
 use crate::error::{AwsError, HandlerError};
@@ -62,6 +63,7 @@ pub static RULE: RuleInfo = RuleInfo {
         "eks:DescribeNodegroup",
         "sns:Publish",
     ],
+    warm_up: &[warm_up::EKS, warm_up::IAM, warm_up::SNS],
     settings: &[
         "MODE",
         "ALERT_TOPIC_ARN",

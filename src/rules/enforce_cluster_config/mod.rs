@@ -18,6 +18,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use self::detect::{Assessment, Fix};
 use self::event::Trigger;
+use crate::aws::warm_up;
 use crate::aws::Aws;
 use crate::domain::{Cluster, Readiness};
 use crate::error::{AwsError, AwsErrorKind, HandlerError};
@@ -49,6 +50,7 @@ pub static RULE: RuleInfo = RuleInfo {
         "sns:Publish",
         "sqs:SendMessage",
     ],
+    warm_up: &[warm_up::EKS, warm_up::SNS, warm_up::SQS],
     settings: &[
         "MODE",
         "ALERT_TOPIC_ARN",

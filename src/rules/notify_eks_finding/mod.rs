@@ -12,6 +12,7 @@ use serde_json::Value;
 use tracing::{info, info_span, Instrument};
 
 use self::event::EksFinding;
+use crate::aws::warm_up;
 use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::intake::GUARDDUTY_FINDING;
@@ -31,6 +32,7 @@ pub static RULE: RuleInfo = RuleInfo {
         names: &["*:Kubernetes/*", "*:Runtime/*", "AttackSequence:EKS/*"],
     }],
     iam_actions: &["sns:Publish"],
+    warm_up: &[warm_up::SNS],
     settings: &["ALERT_TOPIC_ARN", "MIN_SEVERITY"],
     default_mode: Mode::AlertOnly,
     is_trigger: |incoming| matches!(event::trigger(incoming), Ok(Some(_))),

@@ -12,6 +12,7 @@ use tracing::{info, info_span, Instrument};
 
 use self::event::Trigger;
 use self::remediate::Change;
+use crate::aws::warm_up;
 use crate::aws::Aws;
 use crate::domain::audit::{Detector, DetectorRestore, Trail};
 use crate::error::{AwsError, HandlerError};
@@ -53,6 +54,7 @@ pub static RULE: RuleInfo = RuleInfo {
         "cloudtrail:StartLogging",
         "sns:Publish",
     ],
+    warm_up: &[warm_up::CLOUDTRAIL, warm_up::GUARDDUTY, warm_up::IAM, warm_up::SNS],
     settings: &[
         "MODE",
         "ALERT_TOPIC_ARN",

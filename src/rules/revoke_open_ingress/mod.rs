@@ -19,6 +19,7 @@ use tracing::{info, info_span, Instrument};
 use self::detect::{Disposition, Observed, Verdict};
 use self::event::{Caller, Trigger};
 use self::remediate::{Execution, Plan};
+use crate::aws::warm_up;
 use crate::aws::Aws;
 use crate::domain::SecurityGroupId;
 use crate::error::{AwsError, AwsErrorKind, HandlerError};
@@ -56,6 +57,7 @@ pub static RULE: RuleInfo = RuleInfo {
         "eks:DescribeNodegroup",
         "sns:Publish",
     ],
+    warm_up: &[warm_up::EC2, warm_up::EKS, warm_up::SNS],
     settings: &["MODE", "ALERT_TOPIC_ARN", "EXEMPT_TAG_KEY", "ALLOWED_INGRESS_PORTS", "INGRESS_SCOPE", "SELF_ROLE_ARNS"],
     default_mode: Mode::Remediate,
     is_trigger: |incoming| matches!(event::trigger(incoming), Ok(Some(_))),
