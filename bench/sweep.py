@@ -21,7 +21,7 @@ scheduled event with MODE=remediate and INGRESS_SCOPE=all; recorded are its wall
 handed out -> response), its CPU for the event (all threads, schedstat), its peak memory
 (VmHWM) and the requests moto logged. Afterwards every tcp/22 rule must be gone and every
 tcp/443 rule still there. When Cloud Custodian is installed (`custodian` on PATH, or
-BENCH_CUSTODIAN=/path/to/custodian; `pip install c7n`), its pull mode does the same work in a
+BENCH_CUSTODIAN=/path/to/custodian, or none to skip it; `pip install c7n`), its pull mode does the same work in a
 second region seeded the same way: `custodian run` with a `security-group` policy, an `ingress`
 filter on 0.0.0.0/0 and `remove-permissions: matched`; its wall time and CPU (rusage) are
 recorded beside ours, and checked the same way.
@@ -154,7 +154,7 @@ def remediate_ours(endpoint, region, count, workdir):
 def custodian_binary():
     given = os.environ.get("BENCH_CUSTODIAN")
     if given:
-        return given
+        return None if given == "none" else given
     for candidate in (shutil.which("custodian"),
                       Path.home() / ".cache/eks-remediator/c7n/bin/custodian"):
         if candidate and Path(candidate).exists():

@@ -315,10 +315,16 @@ pub fn fixes_until(deadline: Instant) -> Instant {
     now + deadline.saturating_duration_since(now).mul_f64(0.75)
 }
 
-/// One alert for many violations: a line each, status first.
+/// The most violations a digest lists line by line. A thousand remediated groups would make
+/// a message (e-mail text and JSON, each with every line) past SNS's 256 KB limit, so that the
+/// digest itself could not be sent; the rest are counted, and each is in the sweep's log.
+pub const DIGEST_LINES: usize = 100;
+
+/// One alert for many violations: a line each, status first, the first [`DIGEST_LINES`].
 pub fn digest(report: &Report, origin: &Origin) -> Outcome {
-    let lines: Vec<String> = report
-        .violations()
+    let total = report.violations().count();
+    let listed = || report.violations().take(DIGEST_LINES);
+    let mut lines: Vec<String> = listed()
         .map(|o| {
             format!(
                 "{} {} {} {}: {}",
@@ -330,6 +336,13 @@ pub fn digest(report: &Report, origin: &Origin) -> Outcome {
             )
         })
         .collect();
+    if total > DIGEST_LINES {
+        lines.push(format!(
+            "... and {} more: `eks-remediator scan` lists every violation left, and the \
+             sweep's log has an outcome line for each",
+            total - DIGEST_LINES
+        ));
+    }
     Outcome {
         rule: "sweep",
         status: Status::Alert,
@@ -338,13 +351,50 @@ pub fn digest(report: &Report, origin: &Origin) -> Outcome {
             id: origin.account.clone(),
             arn: None,
         },
-        finding: format!("the sweep found {} violation(s)", lines.len()),
-        actions: report
-            .violations()
-            .flat_map(|o| o.actions.clone())
-            .collect(),
+        finding: format!("the sweep found {total} violation(s)"),
+        actions: listed().flat_map(|o| o.actions.clone()).collect(),
         undo: None,
         note: Some(lines.join("\n")),
         origin: origin.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_of_a_thousand_violations_fits_in_one_sns_message() {
+        let origin = origin("123456789012", "eu-west-1", "id", "2026-12-01T00:00:00Z");
+        let violation = |i: usize| Outcome {
+            rule: "revoke-open-ingress",
+            status: Status::Remediated,
+            resource: ResourceRef {
+                kind: "security-group",
+                id: format!("sg-{i:017x}"),
+                arn: None,
+            },
+            finding: "tcp/22 open to 0.0.0.0/0".to_owned(),
+            actions: vec![format!("RevokeSecurityGroupIngress sgr-{i:017x}")],
+            undo: Some("aws ec2 authorize-security-group-ingress ...".to_owned()),
+            note: None,
+            origin: origin.clone(),
+        };
+        let report = Report {
+            outcomes: (0..1000).map(violation).collect(),
+            errors: Vec::new(),
+        };
+        let digest = digest(&report, &origin);
+        assert_eq!(digest.finding, "the sweep found 1000 violation(s)");
+        let note = digest.note.clone().unwrap_or_default();
+        assert_eq!(note.lines().count(), DIGEST_LINES + 1);
+        assert!(
+            note.ends_with("sweep's log has an outcome line for each"),
+            "{note}"
+        );
+        assert!(note.contains("... and 900 more"), "{note}");
+        assert_eq!(digest.actions.len(), DIGEST_LINES);
+        let message = crate::alert::render(&digest).message;
+        assert!(message.len() < 256 * 1024, "{} bytes", message.len());
     }
 }
