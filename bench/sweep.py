@@ -24,13 +24,16 @@ tcp/443 rule still there. When Cloud Custodian is installed (`custodian` on PATH
 BENCH_CUSTODIAN=/path/to/custodian, or none to skip it; `pip install c7n`), its pull mode does the same work in a
 second region seeded the same way: `custodian run` with a `security-group` policy, an `ingress`
 filter on 0.0.0.0/0 and `remove-permissions: matched`; its wall time and CPU (rusage) are
-recorded beside ours, and checked the same way.
+recorded beside ours, and checked the same way. Both runs are recorded by moto's request
+recorder (`/moto-api/recorder/`), whose log gives the calls each made, by action; recording
+costs moto some time, the same for both.
 
 Prints tables and writes bench/out/sweep.json. Not a pass/fail test.
 
     bench/run            (builds the release binaries, then runs this)
 """
 
+import base64
 import json
 import os
 import shutil
@@ -38,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +88,33 @@ def seed(endpoint, region, count):
         if unsafe:
             open_ids.append(group)
     return open_ids
+
+
+def recorder(endpoint, verb):
+    """moto's request recorder: start-recording, stop-recording, reset-recording, or
+    download-recording (each request with its headers and base64 body, a JSON line each)."""
+    method = "GET" if verb == "download-recording" else "POST"
+    request = urllib.request.Request(f"{endpoint}/moto-api/recorder/{verb}", method=method)
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return answer.read().decode("utf-8", "replace")
+
+
+def actions_recorded(endpoint):
+    """The AWS actions moto saw since recording started, counted: `Action=` for the query
+    protocols (EC2, IAM, SNS), `X-Amz-Target` for JSON ones, method and path for REST ones."""
+    counts = {}
+    for line in recorder(endpoint, "download-recording").splitlines():
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        body = request.get("body") or ""
+        if request.get("body_encoded"):
+            body = base64.b64decode(body).decode("utf-8", "replace")
+        target = {k.lower(): v for k, v in (request.get("headers") or {}).items()}.get("x-amz-target")
+        action = (urllib.parse.parse_qs(body).get("Action", [None])[0] or target
+                  or f"{request.get('method')} {urllib.parse.urlsplit(request.get('url', '')).path}")
+        counts[action] = counts.get(action, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def ec2_client(endpoint, region):
@@ -132,10 +164,13 @@ def remediate_ours(endpoint, region, count, workdir):
     try:
         api.polled.wait(timeout=30)
         time.sleep(0.2)  # the warm-up thread's work is init, not the event's
+        recorder(endpoint, "reset-recording")
+        recorder(endpoint, "start-recording")
         before, cpu_before = moto_requests(moto_log), measure.cpu_ms(proc.pid)
         ms, kind, out = api.invoke("sweep-remediate", event, timeout=600)
         cpu = measure.cpu_ms(proc.pid) - cpu_before
         calls = moto_requests(moto_log) - before
+        recorder(endpoint, "stop-recording")
         remediated = sum(1 for o in (out or {}).get("outcomes", [])
                          if o["rule"] == "revoke-open-ingress" and o["status"] == "remediated")
         peak = measure.memory(proc.pid)["peak_memory_mib"]
@@ -148,7 +183,7 @@ def remediate_ours(endpoint, region, count, workdir):
     check_remediated("sweep", endpoint, region, count)
     return {"tool": "eks-remediator sweep", "groups": count, "wall_s": ms / 1000,
             "client_cpu_s": cpu / 1000, "peak_memory_mib": peak, "aws_calls": calls,
-            "revoked": remediated}
+            "revoked": remediated, "calls_by_action": actions_recorded(endpoint)}
 
 
 def custodian_binary():
@@ -170,6 +205,8 @@ def remediate_custodian(binary, endpoint, region, count, workdir):
     env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region})
     moto_log = workdir / "moto.log"
+    recorder(endpoint, "reset-recording")
+    recorder(endpoint, "start-recording")
     before = moto_requests(moto_log)
     spawned = time.perf_counter()
     proc = subprocess.Popen([binary, "run", "-s", str(workdir / "custodian-out"), "-r", region,
@@ -177,12 +214,14 @@ def remediate_custodian(binary, endpoint, region, count, workdir):
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - spawned
+    recorder(endpoint, "stop-recording")
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"custodian failed: {err.decode(errors='replace')[-2000:]}")
     check_remediated("custodian", endpoint, region, count)
     return {"tool": "cloud custodian (pull)", "groups": count, "wall_s": wall,
             "client_cpu_s": usage.ru_utime + usage.ru_stime, "peak_memory_mib": None,
-            "aws_calls": moto_requests(moto_log) - before, "revoked": count}
+            "aws_calls": moto_requests(moto_log) - before, "revoked": count,
+            "calls_by_action": actions_recorded(endpoint)}
 
 
 def main():
@@ -250,6 +289,8 @@ def main():
             mem = "" if r["peak_memory_mib"] is None else f"{r['peak_memory_mib']:.1f}"
             print(f"{r['tool']:<24}{r['wall_s']:>8.2f}{r['client_cpu_s']:>8.3f}{'' if budget is None else budget:>8}"
                   f"{mem:>7}{r['aws_calls']:>7}{r['revoked']:>9}{flag}")
+        for r in remediating:
+            print(f"  {r['tool']} calls: " + ", ".join(f"{a} {n}" for a, n in r["calls_by_action"].items()))
     out_dir = REPO / "bench" / "out"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "sweep.json").write_text(json.dumps({"scan": rows, "remediate": remediating}, indent=2))
