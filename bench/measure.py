@@ -3,8 +3,8 @@
 
 For each function, and each of several runs: spawn its binary under a minimal Lambda Runtime
 API served here, against moto's server on localhost, and measure
-  cold start    process spawn -> first GET /next (settings validated; the SDK's config and
-                clients are built on the first event that needs them),
+  cold start    process spawn -> first GET /next (settings validated; the SDK's config, the
+                function's clients and the HTTP connector built: src/aws/warm_up.rs),
   first event   /next answered with the function's sample event (the one its e2e demo uses,
                 on a freshly seeded resource) -> response posted: observe, fix, alert,
   warm event    the same on a second resource, in the same process,

@@ -1,9 +1,9 @@
 //! The only module that talks to the AWS SDK.
 //!
-//! [`Aws`] holds one lazily built client per service, created on first use from one shared
-//! `SdkConfig`, so that start-up only reads settings (cold-start budget) and a warm
-//! invocation reuses connections. The submodules translate SDK types into `crate::domain`
-//! types and SDK errors into [`crate::error::AwsError`].
+//! [`Aws`] holds one lazily built client per service, created from one shared `SdkConfig`
+//! on first use, or before a function's first event by [`warm_up`], and reused (with its
+//! connections) while the function is warm. The submodules translate SDK types into
+//! `crate::domain` types and SDK errors into [`crate::error::AwsError`].
 
 pub mod calls;
 pub mod cloudtrail;

@@ -70,7 +70,7 @@ warm!(SQS, sqs);
 
 /// The services whose IAM actions (`ec2:DescribeSecurityGroups`) appear in `actions` and
 /// that have a client here (not KMS, which only EKS calls, on the function's behalf), each
-/// once, sorted: what a rule's rehearsals must cover.
+/// once, sorted: what a rule's `warm_up` entries must cover.
 pub fn services_with_clients<'a>(actions: &[&'a str]) -> Vec<&'a str> {
     let mut services: Vec<&str> = actions
         .iter()
