@@ -34,6 +34,7 @@ Prints tables and writes bench/out/sweep.json. Not a pass/fail test.
 """
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -72,8 +73,7 @@ CUSTODIAN_POLICY = """policies:
 
 def seed(endpoint, region, count):
     """`count` groups in a new VPC of `region`; returns the ids of the world-open ones."""
-    ec2 = e2e.boto3.client("ec2", endpoint_url=endpoint, region_name=region,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    ec2 = ec2_client(endpoint, region)
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
     open_ids = []
     for i in range(count):
@@ -97,6 +97,20 @@ def recorder(endpoint, verb):
     request = urllib.request.Request(f"{endpoint}/moto-api/recorder/{verb}", method=method)
     with urllib.request.urlopen(request, timeout=60) as answer:
         return answer.read().decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def recording(endpoint):
+    """Records the requests moto gets inside the block; yields a dict that holds, after it,
+    the AWS actions they made, counted (`actions_recorded`)."""
+    counts = {}
+    recorder(endpoint, "reset-recording")
+    recorder(endpoint, "start-recording")
+    try:
+        yield counts
+    finally:
+        recorder(endpoint, "stop-recording")
+    counts.update(actions_recorded(endpoint))
 
 
 def actions_recorded(endpoint):
@@ -163,14 +177,11 @@ def remediate_ours(endpoint, region, count, workdir):
     proc = measure.spawn(measure.release_binary(measure.SWEEP), measure.SWEEP, env, api)
     try:
         api.polled.wait(timeout=30)
-        time.sleep(0.2)  # the warm-up thread's work is init, not the event's
-        recorder(endpoint, "reset-recording")
-        recorder(endpoint, "start-recording")
-        before, cpu_before = moto_requests(moto_log), measure.cpu_ms(proc.pid)
-        ms, kind, out = api.invoke("sweep-remediate", event, timeout=600)
-        cpu = measure.cpu_ms(proc.pid) - cpu_before
-        calls = moto_requests(moto_log) - before
-        recorder(endpoint, "stop-recording")
+        with recording(endpoint) as by_action:
+            before, cpu_before = moto_requests(moto_log), measure.cpu_ms(proc.pid)
+            ms, kind, out = api.invoke("sweep-remediate", event, timeout=600)
+            cpu = measure.cpu_ms(proc.pid) - cpu_before
+            calls = moto_requests(moto_log) - before
         remediated = sum(1 for o in (out or {}).get("outcomes", [])
                          if o["rule"] == "revoke-open-ingress" and o["status"] == "remediated")
         peak = measure.memory(proc.pid)["peak_memory_mib"]
@@ -183,7 +194,7 @@ def remediate_ours(endpoint, region, count, workdir):
     check_remediated("sweep", endpoint, region, count)
     return {"tool": "eks-remediator sweep", "groups": count, "wall_s": ms / 1000,
             "client_cpu_s": cpu / 1000, "peak_memory_mib": peak, "aws_calls": calls,
-            "revoked": remediated, "calls_by_action": actions_recorded(endpoint)}
+            "revoked": remediated, "calls_by_action": by_action}
 
 
 def custodian_binary():
@@ -205,23 +216,21 @@ def remediate_custodian(binary, endpoint, region, count, workdir):
     env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region})
     moto_log = workdir / "moto.log"
-    recorder(endpoint, "reset-recording")
-    recorder(endpoint, "start-recording")
-    before = moto_requests(moto_log)
-    spawned = time.perf_counter()
-    proc = subprocess.Popen([binary, "run", "-s", str(workdir / "custodian-out"), "-r", region,
-                             str(policy)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - spawned
-    recorder(endpoint, "stop-recording")
+    with recording(endpoint) as by_action:
+        before = moto_requests(moto_log)
+        spawned = time.perf_counter()
+        proc = subprocess.Popen([binary, "run", "-s", str(workdir / "custodian-out"), "-r", region,
+                                 str(policy)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - spawned
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"custodian failed: {err.decode(errors='replace')[-2000:]}")
     check_remediated("custodian", endpoint, region, count)
     return {"tool": "cloud custodian (pull)", "groups": count, "wall_s": wall,
             "client_cpu_s": usage.ru_utime + usage.ru_stime, "peak_memory_mib": None,
             "aws_calls": moto_requests(moto_log) - before, "revoked": count,
-            "calls_by_action": actions_recorded(endpoint)}
+            "calls_by_action": by_action}
 
 
 def main():
@@ -232,6 +241,8 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="eks-remediator-bench-sweep-"))
     rows = []
     try:
+        # moto's request recorder writes to its working directory unless told where.
+        os.environ["MOTO_RECORDER_FILEPATH"] = str(workdir / "moto_recording")
         port = e2e.start_moto(workdir)
         endpoint = f"http://127.0.0.1:{port}"
         moto_log = workdir / "moto.log"
