@@ -172,7 +172,8 @@ fn rules_read(
             .map(|g| g.ingress.len() + g.egress_rules)
             .sum()
     };
-    let (theirs, all) = (count(candidates), count(candidates) + count(others));
+    let theirs = count(candidates);
+    let all = theirs + count(others);
     let pages = all
         .div_ceil(crate::aws::ec2::RULES_PER_PAGE as usize)
         .max(1);
