@@ -52,7 +52,7 @@ import e2e  # noqa: E402  (moto and client helpers of the black-box run)
 import measure  # noqa: E402  (the Runtime API and process readings of bench/measure.py)
 from measure import moto_requests  # noqa: E402  (requests in moto's log)
 
-SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_SIZES", "100,1000").split(",")]
+SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_SIZES", "100,1000").split(",") if n]
 CPU_BUDGET_S = {1000: 0.2}
 REGIONS = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1"]
 REMEDIATE = int(os.environ.get("BENCH_SWEEP_REMEDIATE", "1000"))

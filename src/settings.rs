@@ -10,6 +10,8 @@ use std::fmt;
 
 use ipnet::IpNet;
 
+use crate::domain::access::PrincipalPattern;
+
 /// Whether a function changes resources or only reports what it would change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -61,6 +63,8 @@ pub struct Settings {
     pub ingress_scope: IngressScope,
     pub public_access_cidrs: Vec<IpNet>,
     pub node_policy_allowlist: Vec<String>,
+    /// IAM principals that may hold cluster-admin access (`guard-cluster-access`).
+    pub cluster_admin_principals: Vec<PrincipalPattern>,
     pub revoke_exfiltrated_sessions: bool,
     /// Recreate a deleted GuardDuty detector (its findings history is lost either way).
     pub recreate_detector: bool,
@@ -99,6 +103,7 @@ impl Default for Settings {
             ingress_scope: IngressScope::Eks,
             public_access_cidrs: Vec::new(),
             node_policy_allowlist: Vec::new(),
+            cluster_admin_principals: Vec::new(),
             revoke_exfiltrated_sessions: false,
             recreate_detector: false,
             kms_key_arn: None,
@@ -166,6 +171,16 @@ impl Settings {
             node_policy_allowlist: match get("NODE_POLICY_ALLOWLIST") {
                 None => Vec::new(),
                 Some(v) => parse_arns("NODE_POLICY_ALLOWLIST", &v)?,
+            },
+            cluster_admin_principals: match get("CLUSTER_ADMIN_PRINCIPALS") {
+                None => Vec::new(),
+                Some(v) => items(&v)
+                    .map(|item| {
+                        PrincipalPattern::parse(item).map_err(|why| {
+                            invalid("CLUSTER_ADMIN_PRINCIPALS", &v, format!("{item:?}: {why}"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
             },
             revoke_exfiltrated_sessions: match get("REVOKE_EXFILTRATED_SESSIONS") {
                 None => false,
@@ -358,6 +373,19 @@ mod tests {
         assert_eq!(s.retry_delay_seconds, 300);
         assert_eq!(s.retry_max_attempts, 36);
         assert!(s.retry_queue_url.is_none());
+    }
+
+    #[test]
+    fn cluster_admin_principals_take_name_wildcards_and_refuse_other_arns() {
+        let s = check(&[(
+            "CLUSTER_ADMIN_PRINCIPALS",
+            "arn:aws:iam::123456789012:role/platform-*, arn:aws:iam::123456789012:user/bob",
+        )])
+        .unwrap();
+        assert_eq!(s.cluster_admin_principals.len(), 2);
+        let e = check(&[("CLUSTER_ADMIN_PRINCIPALS", "arn:aws:iam::*:role/admin")]).unwrap_err();
+        assert_eq!(e.variable, "CLUSTER_ADMIN_PRINCIPALS");
+        assert!(check(&[("CLUSTER_ADMIN_PRINCIPALS", "admins")]).is_err());
     }
 
     #[test]

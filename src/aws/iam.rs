@@ -139,6 +139,56 @@ impl Aws {
     }
 }
 
+/// A role as `GetRole` gives it: its trust policy and tags, in one call.
+#[derive(Clone, Debug)]
+pub struct RoleTrust {
+    /// The trust policy, URL-encoded as IAM returns it.
+    pub trust: Option<String>,
+    pub tags: Tags,
+}
+
+impl Aws {
+    /// The role's trust policy and tags (`GetRole`).
+    pub async fn role_trust(&self, role: &str) -> Result<RoleTrust, AwsError> {
+        let output = self
+            .iam()
+            .await
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| classify("GetRole", role, e))?;
+        let Some(found) = output.role() else {
+            return Err(empty("GetRole", role, "the response holds no role"));
+        };
+        Ok(RoleTrust {
+            trust: found.assume_role_policy_document().map(str::to_owned),
+            tags: found
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        })
+    }
+
+    /// The ARNs of the account's IAM OIDC identity providers.
+    pub async fn oidc_providers(&self) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .iam()
+            .await
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| classify("ListOpenIDConnectProviders", "*", e))?;
+        Ok(output
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
 /// A role as `ListRoles` shows it: enough to tell, without more calls, whether it could be
 /// a node role at all.
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod cloudtrail;
 pub mod ec2;
 pub mod eks;
+mod eks_access;
 mod errors;
 pub mod guardduty;
 pub mod iam;

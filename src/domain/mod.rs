@@ -3,10 +3,12 @@
 //! Only `crate::aws` converts SDK types into these; rules and detection see nothing else, so
 //! pure code can be tested without the SDK and cannot call AWS by accident.
 
+pub mod access;
 pub mod audit;
 pub mod cluster;
 pub mod policy;
 pub mod security_group;
+pub mod trust;
 pub mod versions;
 
 use std::collections::BTreeMap;

@@ -61,7 +61,7 @@ impl fmt::Display for Breadth {
 }
 
 /// A document as JSON, whether plain or URL-encoded.
-fn json_of(text: &str) -> Result<Value, PolicyError> {
+pub(crate) fn json_of(text: &str) -> Result<Value, PolicyError> {
     let trimmed = text.trim();
     let decoded;
     let json = if trimmed.starts_with('{') {
@@ -76,7 +76,7 @@ fn json_of(text: &str) -> Result<Value, PolicyError> {
 }
 
 /// A document's statements: a list, or one object.
-fn statements_of(value: &Value) -> Result<Vec<&Value>, PolicyError> {
+pub(crate) fn statements_of(value: &Value) -> Result<Vec<&Value>, PolicyError> {
     match value.get("Statement") {
         Some(Value::Array(items)) => Ok(items.iter().collect()),
         Some(item @ Value::Object(_)) => Ok(vec![item]),
@@ -175,7 +175,7 @@ fn is_service_wide(action: &str) -> bool {
         .is_some_and(|(service, rest)| !service.is_empty() && rest == "*")
 }
 
-fn strings(value: Option<&Value>) -> Result<Option<Vec<String>>, PolicyError> {
+pub(crate) fn strings(value: Option<&Value>) -> Result<Option<Vec<String>>, PolicyError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(vec![s.trim().to_owned()])),

@@ -4,8 +4,10 @@
 //! `event.rs` (triggers, parsed leniently), `detect.rs` (pure decisions) and `remediate.rs`
 //! (plans with undo text, and their execution).
 
+pub mod decision;
 pub mod detach_node_policy;
 pub mod enforce_cluster_config;
+pub mod guard_cluster_access;
 pub mod notify_eks_finding;
 pub mod restore_audit_trail;
 pub mod revoke_open_ingress;

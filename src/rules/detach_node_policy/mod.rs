@@ -28,6 +28,7 @@ use crate::error::{AwsError, HandlerError};
 use crate::guard;
 use crate::intake::{API_CALL, GUARDDUTY_FINDING};
 use crate::outcome::{Origin, Outcome, ResourceRef, Status, Summary};
+use crate::rules::decision::{self, Decision};
 use crate::rules::{RuleInfo, Trigger as CatalogTrigger};
 use crate::runtime;
 use crate::settings::{Mode, Settings};
@@ -279,29 +280,13 @@ async fn scan_role(
     outcomes
 }
 
-/// What to do about a node role.
-enum Decision {
-    /// Nothing unsafe: logged only.
-    Nothing(&'static str),
-    /// Already undone or gone.
-    Resolved(String),
-    /// A person must look; nothing can be changed safely.
-    Alert { finding: String, note: String },
-    /// One change makes it safe.
-    Change {
-        finding: String,
-        change: Change,
-        note: Option<String>,
-    },
-}
-
 async fn decide(
     aws: &Aws,
     trigger: &Trigger,
     role: &Role,
     sign: &NodeSign,
     settings: &Settings,
-) -> Result<Decision, AwsError> {
+) -> Result<Decision<Change>, AwsError> {
     let why_node = sign.describe();
     match trigger {
         Trigger::Attach {
@@ -447,71 +432,14 @@ async fn act(
     settings: &Settings,
     origin: &Origin,
     trigger: &Trigger,
-    decision: Decision,
+    decision: Decision<Change>,
     exempt: bool,
 ) -> (Vec<Outcome>, Option<AwsError>) {
-    let make = |status, finding: String| outcome(origin, trigger, status, finding);
-    match decision {
-        Decision::Nothing(why) => {
-            info!(why, "nothing to do");
-            (Vec::new(), None)
-        }
-        Decision::Resolved(why) => (vec![make(Status::Resolved, why)], None),
-        Decision::Alert { finding, note } => {
-            let status = if exempt {
-                Status::Exempt
-            } else {
-                Status::Alert
-            };
-            let mut o = make(status, finding);
-            o.note = Some(note);
-            (vec![o], None)
-        }
-        Decision::Change {
-            finding,
-            change,
-            note,
-        } => {
-            let mut o = make(Status::Remediated, finding);
-            if exempt {
-                o.status = Status::Exempt;
-                o.note = Some(format!(
-                    "exempt by tag {}=true on the role; without it this would run: {}{}",
-                    settings.exempt_tag_key,
-                    change.action(),
-                    note.map(|n| format!(". {n}")).unwrap_or_default()
-                ));
-                return (vec![o], None);
-            }
-            o.actions = vec![change.action()];
-            o.undo = Some(change.undo());
-            o.note = note;
-            if settings.mode == Mode::AlertOnly {
-                o.status = Status::WouldRemediate;
-                o.note = Some(match o.note.take() {
-                    Some(n) => format!("alert-only mode: nothing was changed. {n}"),
-                    None => "alert-only mode: nothing was changed".to_owned(),
-                });
-                return (vec![o], None);
-            }
-            match change.apply(aws).await {
-                Ok(()) => (vec![o], None),
-                Err(e) if e.is_not_found() => {
-                    o.status = Status::Resolved;
-                    o.actions.clear();
-                    o.undo = None;
-                    o.note = Some("already removed".to_owned());
-                    (vec![o], None)
-                }
-                Err(e) => {
-                    o.status = Status::Failed;
-                    o.undo = None;
-                    o.note = Some(e.to_string());
-                    (vec![o], Some(e))
-                }
-            }
-        }
-    }
+    let exempt_on = exempt.then_some("the role");
+    decision::act(aws, settings, decision, exempt_on, |status, finding| {
+        outcome(origin, trigger, status, finding)
+    })
+    .await
 }
 
 fn outcome(origin: &Origin, trigger: &Trigger, status: Status, finding: String) -> Outcome {

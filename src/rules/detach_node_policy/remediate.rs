@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::aws::Aws;
 use crate::domain::shell_quote;
 use crate::error::AwsError;
+use crate::rules::decision::Fix;
 
 /// The inline policy that revokes a role's older sessions, under the name the IAM console uses
 /// for the same thing, so people recognise it.
@@ -31,8 +32,8 @@ pub enum Change {
     },
 }
 
-impl Change {
-    pub fn action(&self) -> String {
+impl Fix for Change {
+    fn action(&self) -> String {
         match self {
             Change::Detach { role, policy_arn } => format!("DetachRolePolicy {role} {policy_arn}"),
             Change::DeleteInline {
@@ -44,7 +45,7 @@ impl Change {
         }
     }
 
-    pub fn undo(&self) -> String {
+    fn undo(&self) -> String {
         match self {
             Change::Detach { role, policy_arn } => format!(
                 "aws iam attach-role-policy --role-name {} --policy-arn {}",
@@ -68,7 +69,7 @@ impl Change {
         }
     }
 
-    pub async fn apply(&self, aws: &Aws) -> Result<(), AwsError> {
+    async fn apply(&self, aws: &Aws) -> Result<(), AwsError> {
         match self {
             Change::Detach { role, policy_arn } => aws.detach_role_policy(role, policy_arn).await,
             Change::DeleteInline {
