@@ -7,7 +7,10 @@ For every *.json file under the events directory it prints which functions'
 rules match it. Expectations, by location:
 
   events/<rule>/NAME.json          must be matched by the function of <rule>,
-                                   and by no other function;
+                                   and by no other function, unless that one's
+                                   pattern names the event's eventName too (a
+                                   shared trigger: CreateCluster is judged by
+                                   enforce-cluster-config and guard-cluster-access);
   events/<rule>/not-for-me-*.json  must NOT be matched by the function of <rule>
                                    (other functions may match it);
   events/<rule>/own-call-*.json    a call made by an eks-remediator function's own
@@ -321,6 +324,12 @@ def matches(pattern: dict, event: Any) -> bool:
 # --------------------------------------------------------------------- CLI --
 
 
+def _names_event(pattern: dict, name: Any) -> bool:
+    """Whether a pattern lists `name` among its exact `detail.eventName` values."""
+    names = (pattern.get("detail") or {}).get("eventName") or []
+    return isinstance(name, str) and name in names
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -384,7 +393,9 @@ def main(argv: list[str]) -> int:
             else:
                 if own not in hit_functions:
                     problems.append(f"not matched by {own}")
-                others = [f for f in hit_functions if f != own]
+                name = (event.get("detail") or {}).get("eventName")
+                others = sorted({r["function"] for r in hit_rules
+                                 if r["function"] != own and not _names_event(r["pattern"], name)})
                 if others:
                     problems.append(f"also matched by {', '.join(others)}")
         status = "FAIL" if problems else "ok  "

@@ -10,8 +10,8 @@ use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::outcome::Outcome;
 use crate::rules::{
-    detach_node_policy, enforce_cluster_config, notify_eks_finding, restore_audit_trail,
-    revoke_open_ingress, RuleInfo,
+    detach_node_policy, enforce_cluster_config, guard_cluster_access, notify_eks_finding,
+    restore_audit_trail, revoke_open_ingress, RuleInfo,
 };
 use crate::settings::Settings;
 
@@ -23,6 +23,7 @@ pub enum Rule {
     DetachNodePolicy,
     RestoreAuditTrail,
     NotifyEksFinding,
+    GuardClusterAccess,
 }
 
 impl Rule {
@@ -33,6 +34,7 @@ impl Rule {
         Rule::DetachNodePolicy,
         Rule::RestoreAuditTrail,
         Rule::NotifyEksFinding,
+        Rule::GuardClusterAccess,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -42,6 +44,7 @@ impl Rule {
             Rule::DetachNodePolicy => &detach_node_policy::RULE,
             Rule::RestoreAuditTrail => &restore_audit_trail::RULE,
             Rule::NotifyEksFinding => &notify_eks_finding::RULE,
+            Rule::GuardClusterAccess => &guard_cluster_access::RULE,
         }
     }
 
@@ -60,6 +63,9 @@ impl Rule {
             Rule::DetachNodePolicy => detach_node_policy::outcomes(aws, settings, event).await,
             Rule::RestoreAuditTrail => restore_audit_trail::outcomes(aws, settings, event).await,
             Rule::NotifyEksFinding => notify_eks_finding::outcomes(aws, settings, event).await,
+            Rule::GuardClusterAccess => {
+                guard_cluster_access::outcomes(aws, settings, event).await
+            }
         }
     }
 }
@@ -71,6 +77,7 @@ pub static RULES: &[&RuleInfo] = &[
     &detach_node_policy::RULE,
     &restore_audit_trail::RULE,
     &notify_eks_finding::RULE,
+    &guard_cluster_access::RULE,
 ];
 
 /// The rule named `name`, in kebab case.
