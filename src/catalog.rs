@@ -63,9 +63,7 @@ impl Rule {
             Rule::DetachNodePolicy => detach_node_policy::outcomes(aws, settings, event).await,
             Rule::RestoreAuditTrail => restore_audit_trail::outcomes(aws, settings, event).await,
             Rule::NotifyEksFinding => notify_eks_finding::outcomes(aws, settings, event).await,
-            Rule::GuardClusterAccess => {
-                guard_cluster_access::outcomes(aws, settings, event).await
-            }
+            Rule::GuardClusterAccess => guard_cluster_access::outcomes(aws, settings, event).await,
         }
     }
 }

@@ -202,7 +202,11 @@ fn every_trigger_has_a_sample_event_that_belongs_to_its_rule_or_shares_its_name(
                 .unwrap();
             // Another rule may own the same event only when it lists the same name: a shared
             // trigger, such as CreateCluster (enforce-cluster-config, guard-cluster-access).
-            assert!(owners.contains(&rule.name), "{file} must trigger {}", rule.name);
+            assert!(
+                owners.contains(&rule.name),
+                "{file} must trigger {}",
+                rule.name
+            );
             for other in owners.iter().filter(|o| **o != rule.name) {
                 let info = RULES.iter().find(|r| r.name == *other).unwrap();
                 assert!(

@@ -55,10 +55,12 @@ impl Lab {
 
     fn settings(&self) -> Settings {
         Settings {
-            cluster_admin_principals: vec![eks_remediator::domain::access::PrincipalPattern::parse(
-                "arn:aws:iam::123456789012:role/platform-*",
-            )
-            .unwrap()],
+            cluster_admin_principals: vec![
+                eks_remediator::domain::access::PrincipalPattern::parse(
+                    "arn:aws:iam::123456789012:role/platform-*",
+                )
+                .unwrap(),
+            ],
             ..self.w.settings()
         }
     }
@@ -113,18 +115,34 @@ fn statuses(summary: &Value) -> Vec<String> {
 #[tokio::test]
 async fn an_outsiders_cluster_admin_policy_is_disassociated_and_the_rest_of_the_entry_stays() {
     let lab = Lab::new().await;
-    lab.model.entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, VIEW, "namespace", &["team-a"]);
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, VIEW, "namespace", &["team-a"]);
 
     let summary = lab
-        .run(&lab.settings(), lab.event("associate-cluster-admin-console.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-cluster-admin-console.json", &[]),
+        )
         .await;
 
     assert_eq!(statuses(&summary), ["remediated"]);
     let left = lab.model.associated(&lab.cluster, CONTRACTOR);
-    assert_eq!(left, [(VIEW.to_owned(), "namespace".to_owned(), vec!["team-a".to_owned()])]);
-    assert!(lab.model.has_entry(&lab.cluster, CONTRACTOR), "the access entry stays");
+    assert_eq!(
+        left,
+        [(
+            VIEW.to_owned(),
+            "namespace".to_owned(),
+            vec!["team-a".to_owned()]
+        )]
+    );
+    assert!(
+        lab.model.has_entry(&lab.cluster, CONTRACTOR),
+        "the access entry stays"
+    );
     let alerts = lab.w.alerts().await;
     assert_eq!(alerts.len(), 1);
     let alert = &alerts[0];
@@ -135,8 +153,14 @@ async fn an_outsiders_cluster_admin_policy_is_disassociated_and_the_rest_of_the_
         "arn:aws:sts::123456789012:assumed-role/platform-admin/alice"
     );
     let undo = alert["undo"].as_str().unwrap();
-    assert!(undo.starts_with("aws eks associate-access-policy"), "{undo}");
-    assert!(undo.contains("'type=cluster'") && undo.contains(CLUSTER_ADMIN), "{undo}");
+    assert!(
+        undo.starts_with("aws eks associate-access-policy"),
+        "{undo}"
+    );
+    assert!(
+        undo.contains("'type=cluster'") && undo.contains(CLUSTER_ADMIN),
+        "{undo}"
+    );
     assert_eq!(
         lab.proxy.requests("/access-policies/arn%3Aaws%3Aeks%3A%3Aaws%3Acluster-access-policy%2FAmazonEKSClusterAdminPolicy").len(),
         1,
@@ -145,20 +169,33 @@ async fn an_outsiders_cluster_admin_policy_is_disassociated_and_the_rest_of_the_
 }
 
 #[tokio::test]
-async fn a_namespace_admin_over_kube_system_given_to_a_user_is_taken_back_with_its_scope_in_the_undo() {
+async fn a_namespace_admin_over_kube_system_given_to_a_user_is_taken_back_with_its_scope_in_the_undo(
+) {
     let lab = Lab::new().await;
     lab.model.entry(&lab.cluster, BOB, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, BOB, ADMIN, "namespace", &["kube-system", "default"]);
+    lab.model.associate(
+        &lab.cluster,
+        BOB,
+        ADMIN,
+        "namespace",
+        &["kube-system", "default"],
+    );
 
     let summary = lab
-        .run(&lab.settings(), lab.event("associate-cluster-admin-cli.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-cluster-admin-cli.json", &[]),
+        )
         .await;
 
     assert_eq!(statuses(&summary), ["remediated"]);
     assert!(lab.model.associated(&lab.cluster, BOB).is_empty());
     let alert = &lab.w.alerts().await[0];
     let undo = alert["undo"].as_str().unwrap();
-    assert!(undo.contains("'type=namespace,namespaces=kube-system,default'"), "{undo}");
+    assert!(
+        undo.contains("'type=namespace,namespaces=kube-system,default'"),
+        "{undo}"
+    );
     assert!(undo.contains(BOB), "{undo}");
 }
 
@@ -167,10 +204,14 @@ async fn an_allow_listed_principal_keeps_its_admin_access_without_a_call() {
     let lab = Lab::new().await;
     let admins = "arn:aws:iam::123456789012:role/platform-admins";
     lab.model.entry(&lab.cluster, admins, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, admins, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .associate(&lab.cluster, admins, CLUSTER_ADMIN, "cluster", &[]);
 
     let summary = lab
-        .run(&lab.settings(), lab.event("associate-admin-allowlisted.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-admin-allowlisted.json", &[]),
+        )
         .await;
 
     assert!(statuses(&summary).is_empty());
@@ -182,7 +223,10 @@ async fn an_allow_listed_principal_keeps_its_admin_access_without_a_call() {
 async fn a_namespace_scoped_view_policy_is_not_looked_at() {
     let lab = Lab::new().await;
     let summary = lab
-        .run(&lab.settings(), lab.event("associate-view-namespace.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-view-namespace.json", &[]),
+        )
         .await;
     assert!(statuses(&summary).is_empty());
     assert_eq!(lab.calls(), 0);
@@ -191,15 +235,20 @@ async fn a_namespace_scoped_view_policy_is_not_looked_at() {
 #[tokio::test]
 async fn alert_only_mode_reports_what_it_would_do_and_changes_nothing() {
     let lab = Lab::new().await;
-    lab.model.entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
     let settings = Settings {
         mode: Mode::AlertOnly,
         ..lab.settings()
     };
 
     let summary = lab
-        .run(&settings, lab.event("associate-cluster-admin-console.json", &[]))
+        .run(
+            &settings,
+            lab.event("associate-cluster-admin-console.json", &[]),
+        )
         .await;
 
     assert_eq!(statuses(&summary), ["would-remediate"]);
@@ -212,11 +261,16 @@ async fn alert_only_mode_reports_what_it_would_do_and_changes_nothing() {
 async fn an_exempt_cluster_is_reported_and_left_alone() {
     let lab = Lab::new().await;
     lab.tag_cluster("eks-remediator:exempt").await;
-    lab.model.entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
 
     let summary = lab
-        .run(&lab.settings(), lab.event("associate-cluster-admin-console.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-cluster-admin-console.json", &[]),
+        )
         .await;
 
     assert_eq!(statuses(&summary), ["exempt"]);
@@ -227,18 +281,34 @@ async fn an_exempt_cluster_is_reported_and_left_alone() {
 async fn an_association_already_gone_or_narrowed_is_resolved_without_an_alert() {
     let lab = Lab::new().await;
     let gone = lab
-        .run(&lab.settings(), lab.event("associate-cluster-admin-console.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-cluster-admin-console.json", &[]),
+        )
         .await;
     assert_eq!(statuses(&gone), ["resolved"]);
 
-    lab.model.entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "namespace", &["team-a"]);
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model.associate(
+        &lab.cluster,
+        CONTRACTOR,
+        CLUSTER_ADMIN,
+        "namespace",
+        &["team-a"],
+    );
     let narrowed = lab
-        .run(&lab.settings(), lab.event("associate-cluster-admin-console.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("associate-cluster-admin-console.json", &[]),
+        )
         .await;
     assert_eq!(statuses(&narrowed), ["resolved"]);
     assert_eq!(lab.model.associated(&lab.cluster, CONTRACTOR).len(), 1);
-    assert!(lab.w.alerts().await.is_empty(), "resolved outcomes are not alerted");
+    assert!(
+        lab.w.alerts().await.is_empty(),
+        "resolved outcomes are not alerted"
+    );
 }
 
 #[tokio::test]
@@ -251,7 +321,10 @@ async fn a_node_access_entry_for_a_role_that_is_no_node_is_deleted() {
     let summary = lab
         .run(
             &lab.settings(),
-            lab.event("create-access-entry-ec2-linux.json", &[("role/ci-runner", &format!("role/{runner}"))]),
+            lab.event(
+                "create-access-entry-ec2-linux.json",
+                &[("role/ci-runner", &format!("role/{runner}"))],
+            ),
         )
         .await;
 
@@ -259,7 +332,10 @@ async fn a_node_access_entry_for_a_role_that_is_no_node_is_deleted() {
     assert!(!lab.model.has_entry(&lab.cluster, &arn));
     let alert = &lab.w.alerts().await[0];
     let undo = alert["undo"].as_str().unwrap();
-    assert!(undo.starts_with("aws eks create-access-entry") && undo.contains("'EC2_LINUX'"), "{undo}");
+    assert!(
+        undo.starts_with("aws eks create-access-entry") && undo.contains("'EC2_LINUX'"),
+        "{undo}"
+    );
 }
 
 #[tokio::test]
@@ -279,7 +355,10 @@ async fn a_node_access_entry_for_a_real_node_role_stays() {
     let summary = lab
         .run(
             &lab.settings(),
-            lab.event("create-access-entry-ec2-linux.json", &[("role/ci-runner", &format!("role/{nodes}"))]),
+            lab.event(
+                "create-access-entry-ec2-linux.json",
+                &[("role/ci-runner", &format!("role/{nodes}"))],
+            ),
         )
         .await;
 
@@ -288,10 +367,51 @@ async fn a_node_access_entry_for_a_real_node_role_stays() {
 }
 
 #[tokio::test]
+async fn a_role_that_runs_a_managed_node_group_keeps_its_node_access_entry() {
+    let lab = Lab::new().await;
+    // No worker-node policy and no tag: only the node group shows it is a node role.
+    let nodes = support::role(&lab.w.aws, "ec2.amazonaws.com", &[], &[], None).await;
+    let arn = format!("arn:aws:iam::123456789012:role/{nodes}");
+    lab.w
+        .aws
+        .eks()
+        .await
+        .create_nodegroup()
+        .cluster_name(&lab.cluster)
+        .nodegroup_name("workers")
+        .node_role(&arn)
+        .subnets("subnet-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap();
+    lab.model.entry(&lab.cluster, &arn, "EC2_LINUX", None, &[]);
+
+    let summary = lab
+        .run(
+            &lab.settings(),
+            lab.event(
+                "create-access-entry-ec2-linux.json",
+                &[("role/ci-runner", &format!("role/{nodes}"))],
+            ),
+        )
+        .await;
+
+    assert!(statuses(&summary).is_empty(), "{summary}");
+    assert!(lab.model.has_entry(&lab.cluster, &arn));
+    assert!(
+        !lab.proxy.requests("/node-groups/workers").is_empty(),
+        "the node group was read"
+    );
+}
+
+#[tokio::test]
 async fn a_standard_access_entry_is_not_looked_at() {
     let lab = Lab::new().await;
     let summary = lab
-        .run(&lab.settings(), lab.event("create-access-entry-standard.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("create-access-entry-standard.json", &[]),
+        )
         .await;
     assert!(statuses(&summary).is_empty());
     assert_eq!(lab.calls(), 0);
@@ -301,11 +421,16 @@ async fn a_standard_access_entry_is_not_looked_at() {
 async fn a_bootstrap_admin_outside_the_allow_list_is_alerted_with_the_command_that_removes_it() {
     let lab = Lab::new().await;
     let creator = "arn:aws:iam::123456789012:role/ci-deployer";
-    lab.model.entry(&lab.cluster, creator, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, creator, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .entry(&lab.cluster, creator, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, creator, CLUSTER_ADMIN, "cluster", &[]);
 
     let summary = lab
-        .run(&lab.settings(), lab.event("create-cluster-bootstrap-admin.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("create-cluster-bootstrap-admin.json", &[]),
+        )
         .await;
 
     assert_eq!(statuses(&summary), ["alert"]);
@@ -313,12 +438,22 @@ async fn a_bootstrap_admin_outside_the_allow_list_is_alerted_with_the_command_th
     assert_eq!(alert["resource"]["type"], "eks-cluster");
     assert!(alert["finding"].as_str().unwrap().contains(creator));
     assert!(alert["undo"].is_null(), "nothing was changed");
-    assert_eq!(lab.model.associated(&lab.cluster, creator).len(), 1, "nothing changed");
+    assert_eq!(
+        lab.model.associated(&lab.cluster, creator).len(),
+        1,
+        "nothing changed"
+    );
 
     // Once the creator's entry is gone, the same event is resolved.
-    lab.aws.delete_access_entry(&lab.cluster, creator).await.unwrap();
+    lab.aws
+        .delete_access_entry(&lab.cluster, creator)
+        .await
+        .unwrap();
     let later = lab
-        .run(&lab.settings(), lab.event("create-cluster-bootstrap-admin.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("create-cluster-bootstrap-admin.json", &[]),
+        )
         .await;
     assert_eq!(statuses(&later), ["resolved"]);
 }
@@ -327,7 +462,10 @@ async fn a_bootstrap_admin_outside_the_allow_list_is_alerted_with_the_command_th
 async fn a_config_map_cluster_is_alerted_with_the_one_way_switch() {
     let lab = Lab::new().await;
     let summary = lab
-        .run(&lab.settings(), lab.event("create-cluster-config-map.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("create-cluster-config-map.json", &[]),
+        )
         .await;
     assert_eq!(statuses(&summary), ["alert"]);
     let alert = &lab.w.alerts().await[0];
@@ -342,7 +480,10 @@ async fn a_config_map_cluster_is_alerted_with_the_one_way_switch() {
 async fn a_cluster_without_bootstrap_admin_on_access_entries_is_not_looked_at() {
     let lab = Lab::new().await;
     let summary = lab
-        .run(&lab.settings(), lab.event("create-cluster-no-bootstrap.json", &[]))
+        .run(
+            &lab.settings(),
+            lab.event("create-cluster-no-bootstrap.json", &[]),
+        )
         .await;
     assert!(statuses(&summary).is_empty());
     assert_eq!(lab.calls(), 0);
@@ -360,14 +501,19 @@ async fn a_pod_identity_role_with_admin_policies_is_alerted_and_left_alone() {
     )
     .await;
     let arn = format!("arn:aws:iam::123456789012:role/{role}");
-    let id = lab.model.pod_identity(&lab.cluster, "payments", "payments-api", &arn);
+    let id = lab
+        .model
+        .pod_identity(&lab.cluster, "payments", "payments-api", &arn);
 
     let summary = lab
         .run(
             &lab.settings(),
             lab.event(
                 "create-pod-identity-admin.json",
-                &[("a-abcdefghijklmnop1", &id), ("role/payments-pod-role", &format!("role/{role}"))],
+                &[
+                    ("a-abcdefghijklmnop1", &id),
+                    ("role/payments-pod-role", &format!("role/{role}")),
+                ],
             ),
         )
         .await;
@@ -375,7 +521,10 @@ async fn a_pod_identity_role_with_admin_policies_is_alerted_and_left_alone() {
     assert_eq!(statuses(&summary), ["alert"]);
     let alert = &lab.w.alerts().await[0];
     let finding = alert["finding"].as_str().unwrap();
-    assert!(finding.contains("payments/payments-api") && finding.contains("AdministratorAccess"), "{finding}");
+    assert!(
+        finding.contains("payments/payments-api") && finding.contains("AdministratorAccess"),
+        "{finding}"
+    );
     let attached = lab.w.aws.attached_role_policies(&role).await.unwrap();
     assert_eq!(attached.len(), 1, "never changed automatically");
 }
@@ -386,7 +535,9 @@ async fn a_pod_identity_role_with_narrow_policies_is_not_alerted() {
     let narrow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::payments/*"}]}"#;
     let role = support::role(&lab.w.aws, "pods.eks.amazonaws.com", &[], &[], Some(narrow)).await;
     let arn = format!("arn:aws:iam::123456789012:role/{role}");
-    let id = lab.model.pod_identity(&lab.cluster, "payments", "payments-api", &arn);
+    let id = lab
+        .model
+        .pod_identity(&lab.cluster, "payments", "payments-api", &arn);
 
     let summary = lab
         .run(
@@ -397,6 +548,50 @@ async fn a_pod_identity_role_with_narrow_policies_is_not_alerted() {
 
     assert!(statuses(&summary).is_empty());
     assert!(lab.w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pod_identity_role_with_a_wildcard_customer_policy_is_alerted_by_its_document() {
+    let lab = Lab::new().await;
+    let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let policy = lab
+        .w
+        .aws
+        .iam()
+        .await
+        .create_policy()
+        .policy_name(unique("wide"))
+        .policy_document(wide)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let role = support::role(&lab.w.aws, "pods.eks.amazonaws.com", &[&policy], &[], None).await;
+    let arn = format!("arn:aws:iam::123456789012:role/{role}");
+    let id = lab
+        .model
+        .pod_identity(&lab.cluster, "payments", "payments-api", &arn);
+
+    let summary = lab
+        .run(
+            &lab.settings(),
+            lab.event("update-pod-identity.json", &[("a-abcdefghijklmnop1", &id)]),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["alert"]);
+    let finding = lab.w.alerts().await[0]["finding"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        finding.contains(&policy) && finding.contains("s3:*"),
+        "{finding}"
+    );
 }
 
 /// Creates the role an IAM trust event names, with the document it logged; returns the name.
@@ -419,7 +614,10 @@ async fn trust_role(lab: &Lab, file: &str) -> (String, Value) {
         .send()
         .await
         .unwrap();
-    (name.clone(), event(RULE, file, &[(logged.as_str(), name.as_str())]))
+    (
+        name.clone(),
+        event(RULE, file, &[(logged.as_str(), name.as_str())]),
+    )
 }
 
 #[tokio::test]
@@ -432,9 +630,15 @@ async fn an_irsa_trust_without_a_subject_is_alerted_with_the_corrected_condition
     assert_eq!(statuses(&summary), ["alert"]);
     let alert = &lab.w.alerts().await[0];
     assert_eq!(alert["resource"]["id"], role);
-    assert!(alert["finding"].as_str().unwrap().contains("no `sub` condition"));
+    assert!(alert["finding"]
+        .as_str()
+        .unwrap()
+        .contains("no `sub` condition"));
     let text = alert.to_string();
-    assert!(text.contains("system:serviceaccount:<namespace>:<service-account>"), "{text}");
+    assert!(
+        text.contains("system:serviceaccount:<namespace>:<service-account>"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -443,8 +647,14 @@ async fn an_irsa_trust_with_a_wildcard_subject_is_alerted() {
     let (_, event) = trust_role(&lab, "iam-update-trust-wildcard-sub.json").await;
     let summary = lab.run(&lab.settings(), event).await;
     assert_eq!(statuses(&summary), ["alert"]);
-    let finding = lab.w.alerts().await[0]["finding"].as_str().unwrap().to_owned();
-    assert!(finding.contains("every namespace") && finding.contains("no `aud`"), "{finding}");
+    let finding = lab.w.alerts().await[0]["finding"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        finding.contains("every namespace") && finding.contains("no `aud`"),
+        "{finding}"
+    );
 }
 
 #[tokio::test]
@@ -459,8 +669,10 @@ async fn an_exact_irsa_trust_is_not_looked_at() {
 #[tokio::test]
 async fn a_malformed_association_is_an_error_and_changes_nothing() {
     let lab = Lab::new().await;
-    lab.model.entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
-    lab.model.associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
     let mut bad = lab.event("associate-cluster-admin-console.json", &[]);
     bad["detail"]["requestParameters"]["accessScope"] = serde_json::json!({"type": 7});
 
