@@ -16,7 +16,8 @@ use crate::aws::Aws;
 use crate::error::{EventError, HandlerError};
 use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::{
-    detach_node_policy, enforce_cluster_config, restore_audit_trail, revoke_open_ingress,
+    detach_node_policy, enforce_cluster_config, guard_cluster_access, restore_audit_trail,
+    revoke_open_ingress,
 };
 use crate::runtime;
 use crate::settings::Settings;
@@ -31,6 +32,7 @@ pub enum Scan {
     ClusterVersions,
     NodeRoles,
     AuditTrail,
+    ClusterAccess,
 }
 
 impl Scan {
@@ -41,6 +43,7 @@ impl Scan {
         Scan::ClusterVersions,
         Scan::NodeRoles,
         Scan::AuditTrail,
+        Scan::ClusterAccess,
     ];
 
     /// The name progress and failures are reported under: the rule's, or `cluster-versions`.
@@ -51,6 +54,7 @@ impl Scan {
             Scan::ClusterVersions => "cluster-versions",
             Scan::NodeRoles => detach_node_policy::RULE.name,
             Scan::AuditTrail => restore_audit_trail::RULE.name,
+            Scan::ClusterAccess => guard_cluster_access::RULE.name,
         }
     }
 
@@ -71,6 +75,7 @@ impl Scan {
             }
             Scan::NodeRoles => detach_node_policy::scan(aws, settings, origin).await,
             Scan::AuditTrail => restore_audit_trail::scan(aws, settings, origin).await,
+            Scan::ClusterAccess => guard_cluster_access::scan(aws, settings, origin).await,
         }
     }
 }
@@ -94,7 +99,17 @@ pub const IAM_ACTIONS: &[&str] = &[
     "eks:DescribeClusterVersions",
     "eks:DescribeAddon",
     "eks:DescribeAddonVersions",
+    "eks:ListAddons",
+    "eks:ListAccessEntries",
+    "eks:DescribeAccessEntry",
+    "eks:ListAssociatedAccessPolicies",
+    "eks:DisassociateAccessPolicy",
+    "eks:DeleteAccessEntry",
+    "eks:ListPodIdentityAssociations",
+    "eks:DescribePodIdentityAssociation",
     "iam:ListRoles",
+    "iam:GetRole",
+    "iam:ListOpenIDConnectProviders",
     "iam:ListRolePolicies",
     "iam:ListAttachedRolePolicies",
     "iam:ListRoleTags",

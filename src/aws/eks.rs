@@ -109,6 +109,15 @@ impl Aws {
                 .upgrade_policy()
                 .and_then(|p| p.support_type())
                 .map(|t| t.as_str().to_owned()),
+            authentication_mode: cluster
+                .access_config()
+                .and_then(|a| a.authentication_mode())
+                .map(|m| m.as_str().to_owned()),
+            oidc_issuer: cluster
+                .identity()
+                .and_then(|i| i.oidc())
+                .and_then(|o| o.issuer())
+                .map(str::to_owned),
         })
     }
 

@@ -130,6 +130,10 @@ pub struct Cluster {
     /// `upgradePolicy.supportType`: `EXTENDED` (the default: the cluster stays on its version,
     /// at the extended-support price) or `STANDARD` (EKS upgrades it when standard support ends).
     pub support_type: Option<String>,
+    /// `accessConfig.authenticationMode`: `CONFIG_MAP`, `API_AND_CONFIG_MAP` or `API`.
+    pub authentication_mode: Option<String>,
+    /// `identity.oidc.issuer`, the URL whose IAM OIDC provider IRSA needs.
+    pub oidc_issuer: Option<String>,
 }
 
 /// What a cluster's status lets us do now.

@@ -147,6 +147,8 @@ mod tests {
             secrets_encrypted: encrypted,
             version: None,
             support_type: None,
+            authentication_mode: None,
+            oidc_issuer: None,
         }
     }
 

@@ -187,6 +187,8 @@ mod tests {
             secrets_encrypted: true,
             version: Some(version.into()),
             support_type: support_type.map(str::to_owned),
+            authentication_mode: None,
+            oidc_issuer: None,
         }
     }
 

@@ -11,6 +11,9 @@
 pub mod detect;
 pub mod event;
 pub mod remediate;
+mod scan;
+
+pub use self::scan::scan;
 
 use serde_json::Value;
 use tracing::{info, info_span, Instrument};
@@ -20,7 +23,9 @@ use self::event::Trigger;
 use self::remediate::Change;
 use crate::aws::warm_up;
 use crate::aws::Aws;
-use crate::domain::access::{access_policy_name, is_allowed, Principal, NODE_ENTRY_TYPES};
+use crate::domain::access::{
+    access_policy_name, is_allowed, AccessEntry, AccessScope, Principal, NODE_ENTRY_TYPES,
+};
 use crate::domain::shell_quote;
 use crate::domain::trust::loose_trusts;
 use crate::error::{AwsError, HandlerError};
@@ -254,30 +259,43 @@ async fn associated(
     };
     let name = access_policy_name(policy_arn).unwrap_or(policy_arn);
     Ok(match detect::current_grant(&current, policy_arn) {
-        Grant::Gone => Decision::Resolved(format!("{name} is no longer associated with {principal}")),
+        Grant::Gone => {
+            Decision::Resolved(format!("{name} is no longer associated with {principal}"))
+        }
         Grant::Narrowed(scope) => Decision::Resolved(format!(
             "{name} now applies to {} only: no longer cluster admin",
             scope.describe()
         )),
-        Grant::Admin(scope) => Decision::Change {
-            finding: format!(
-                "{name} over {} given to {principal} on cluster {cluster}; the principal is not in CLUSTER_ADMIN_PRINCIPALS",
-                scope.describe()
-            ),
-            change: Change::Disassociate {
-                cluster: cluster.to_owned(),
-                principal: principal.to_owned(),
-                policy_arn: policy_arn.to_owned(),
-                scope,
-            },
-            note: Some(
-                "Only this access policy was removed; the access entry and its other policies stay. \
-                 If the principal should administer the cluster, add it to CLUSTER_ADMIN_PRINCIPALS, \
-                 then run the undo command."
-                    .to_owned(),
-            ),
-        },
+        Grant::Admin(scope) => admin_change(cluster, principal, policy_arn, scope),
     })
+}
+
+/// Taking an admin access policy from a principal outside the allow-list.
+fn admin_change(
+    cluster: &str,
+    principal: &str,
+    policy_arn: &str,
+    scope: AccessScope,
+) -> Decision<Change> {
+    let name = access_policy_name(policy_arn).unwrap_or(policy_arn);
+    Decision::Change {
+        finding: format!(
+            "{name} over {} given to {principal} on cluster {cluster}; the principal is not in CLUSTER_ADMIN_PRINCIPALS",
+            scope.describe()
+        ),
+        change: Change::Disassociate {
+            cluster: cluster.to_owned(),
+            principal: principal.to_owned(),
+            policy_arn: policy_arn.to_owned(),
+            scope,
+        },
+        note: Some(
+            "Only this access policy was removed; the access entry and its other policies stay. \
+             If the principal should administer the cluster, add it to CLUSTER_ADMIN_PRINCIPALS, \
+             then run the undo command."
+                .to_owned(),
+        ),
+    }
 }
 
 /// A node access entry: deleted unless its principal is a node (or Fargate) role.
@@ -301,7 +319,17 @@ async fn node_entry(
             entry.kind
         )));
     }
-    let parsed = Principal::parse(principal);
+    node_entry_decision(aws, cluster, entry).await
+}
+
+/// A node access entry that exists: deleted unless its principal is a node (or Fargate) role.
+async fn node_entry_decision(
+    aws: &Aws,
+    cluster: &str,
+    entry: AccessEntry,
+) -> Result<Decision<Change>, AwsError> {
+    let principal = entry.principal_arn.clone();
+    let parsed = Principal::parse(&principal);
     let sign = match &parsed {
         Some(p) if p.kind == crate::domain::access::PrincipalKind::Role => {
             role_sign(aws, &entry.kind, p).await?
@@ -419,15 +447,9 @@ async fn created(
         }
     }
     if mode == CONFIG_MAP {
-        findings.push(format!(
-            "cluster {cluster} uses authentication mode CONFIG_MAP: who can administer it is set in \
-             the aws-auth ConfigMap, which the AWS API cannot audit"
-        ));
-        fixes.push(format!(
-            "Switch to access entries (one-way, so never done automatically): aws eks \
-             update-cluster-config --name {q} --access-config authenticationMode=API_AND_CONFIG_MAP, \
-             then move aws-auth's mappings to access entries."
-        ));
+        let (finding, fix) = config_map(cluster);
+        findings.push(finding);
+        fixes.push(fix);
     }
     if findings.is_empty() {
         return Ok(Decision::Resolved(
@@ -438,6 +460,22 @@ async fn created(
         finding: findings.join("; "),
         note: fixes.join(" "),
     })
+}
+
+/// The finding and the fix for a cluster whose access is set in the aws-auth ConfigMap only.
+fn config_map(cluster: &str) -> (String, String) {
+    (
+        format!(
+            "cluster {cluster} uses authentication mode CONFIG_MAP: who can administer it is set in \
+             the aws-auth ConfigMap, which the AWS API cannot audit"
+        ),
+        format!(
+            "Switch to access entries (one-way, so never done automatically): aws eks \
+             update-cluster-config --name {} --access-config authenticationMode=API_AND_CONFIG_MAP, \
+             then move aws-auth's mappings to access entries.",
+            shell_quote(cluster)
+        ),
+    )
 }
 
 /// A service account given a role through Pod Identity: its attached and inline policies are
