@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-All five functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
-`detach-node-policy`, `restore-audit-trail` and `notify-eks-finding`. End to end:
+All six functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
+`detach-node-policy`, `restore-audit-trail`, `notify-eks-finding` and
+`guard-cluster-access`. End to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
 2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
    (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`), and is seeded with boto3: a VPC with two
-   subnets, an SNS topic and an SQS queue subscribed to it.
+   subnets, an SNS topic and an SQS queue subscribed to it;
+3. `scripts/eks_access_standin.py` starts in front of moto, on a free localhost port, once
+   for the whole run: moto has no EKS access entries, access policies, Pod Identity
+   associations or add-ons, so this proxy answers those itself (statefully, as its Rust twin
+   tests/support/eks_access.rs does for the integration tests) and forwards everything else
+   to moto. `guard-cluster-access` and the CLI talk to it (their `AWS_ENDPOINT_URL`); the other
+   functions talk to moto directly.
 
 Then, for each scenario (one function in one MODE), it:
 
@@ -20,11 +27,18 @@ Then, for each scenario (one function in one MODE), it:
      policies AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AdministratorAccess;
    - restore-audit-trail: a CloudTrail trail logging to an S3 bucket, started then stopped;
    - notify-eks-finding: nothing (it only alerts: the finding's cluster need not exist);
+   - guard-cluster-access: an EKS cluster in moto (private endpoint, every control-plane log,
+     secrets encryption, an IAM OIDC provider for its issuer: nothing else for the functions or
+     the CLI's scan to find), then through the stand-in an
+     access entry (STANDARD) for the role `contractor`, outside CLUSTER_ADMIN_PRINCIPALS
+     (`role/platform-*`), with AmazonEKSClusterAdminPolicy over the cluster and
+     AmazonEKSViewPolicy over namespace team-a;
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
    `events/enforce-cluster-config/create-cluster-console-public.json`,
    `events/detach-node-policy/attach-admin-access.json`,
    `events/restore-audit-trail/stop-logging-by-name.json`,
-   `events/notify-eks-finding/policy-anonymous-access-granted.json`) into an event about that
+   `events/notify-eks-finding/policy-anonymous-access-granted.json`,
+   `events/guard-cluster-access/associate-cluster-admin-console.json`) into an event about that
    resource (plain replacement of the placeholders, see events/README.md);
 3. starts cargo lambda's Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`),
    runs the built binary against it with the scenario's environment, and sends it the event
@@ -32,12 +46,16 @@ Then, for each scenario (one function in one MODE), it:
 4. prints the resource BEFORE, the function's output, the resource AFTER and the ALERT read
    back from the SQS queue.
 
+Last, the CLI (`eks-remediator`, also through the stand-in): `scan`, `replay` of a
+revoke-open-ingress event read-only and with `--apply`, and `scan` again.
+
 Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
 it also runs each function that changes resources with MODE=alert-only on a second resource
 (notify-eks-finding only ever alerts, so it has no such scenario), and asserts every
 result: the exit status is 0 when everything holds, 1 when a check fails, 2 when the run
-itself could not be done (emulator, build, timeout). Each scenario has its own emulator and
-function process.
+itself could not be done (emulator, build, timeout). Each scenario has its own Runtime API
+emulator and function process; moto and the stand-in serve the whole run (each scenario
+seeds resources of its own names), their logs in the work directory.
 
 Run it with the tools environment (scripts/demo and tests/blackbox.sh do):
     source scripts/tools.sh && python scripts/e2e.py [--check] [--verbose]
@@ -80,6 +98,9 @@ PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
 PH_CLUSTER = "example-cluster"  # the cluster name in events/enforce-cluster-config/
 PH_NODE_ROLE = "example-node-role"  # the node role name in events/detach-node-policy/
 PH_TRAIL = "example-trail"  # the trail name (also inside its ARN) in events/restore-audit-trail/
+# The principal of events/guard-cluster-access/associate-cluster-admin-console.json (kept: only
+# its account is a placeholder, also inside the percent-encoded requestParameters.principalArn).
+CONTRACTOR_ROLE = "contractor"
 
 REGION = "us-east-1"
 CLUSTER_TAG = ("aws:eks:cluster-name", "demo")
@@ -91,11 +112,21 @@ SECRETS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 EKS_WORKER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
 EKS_CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+# EKS access policies (the stand-in accepts any ARN; these are EKS's).
+CLUSTER_ADMIN_ACCESS = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEW_ACCESS = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+ADMIN_ACCESS_POLICIES = (CLUSTER_ADMIN_ACCESS,
+                         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy")
+# Who may administer clusters (guard-cluster-access's CLUSTER_ADMIN_PRINCIPALS): the event's
+# caller, role platform-admin, is; the contractor is not.
+CLUSTER_ADMIN_PRINCIPALS = f"arn:aws:iam::{PH_ACCOUNT}:role/platform-*"
+STANDIN = REPO / "scripts" / "eks_access_standin.py"
 EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 # Bounded waits (seconds).
 MOTO_START_TIMEOUT = 60
+STANDIN_START_TIMEOUT = 30
 WATCH_LISTEN_TIMEOUT = 180     # cargo lambda runs `cargo metadata` before it listens
 # First invocation (the warm-up): the already built binary starts and polls the emulator, which
 # takes well under a second; the generous bound is for a machine whose cores are shared with
@@ -261,6 +292,29 @@ def start_moto(workdir):
             raise SetupError(f"moto_server not ready after {MOTO_START_TIMEOUT}s:\n{child.log_tail()}")
         time.sleep(0.1)
     log(f"moto_server ready on 127.0.0.1:{port} in {time.monotonic() - started:.1f}s")
+    return port
+
+
+def start_standin(workdir, moto_port):
+    """Starts scripts/eks_access_standin.py in front of moto; returns its port once it has
+    forwarded a request to moto."""
+    port = free_port()
+    started = time.monotonic()
+    child = Child("eks-access-standin",
+                  [sys.executable, str(STANDIN), "--upstream", f"http://127.0.0.1:{moto_port}",
+                   "--port", str(port)],
+                  workdir / "eks-access-standin.log")
+    while not port_open(port):
+        if not child.running():
+            raise SetupError(f"the EKS access stand-in exited early:\n{child.log_tail()}")
+        if time.monotonic() - started > STANDIN_START_TIMEOUT:
+            raise SetupError(f"the EKS access stand-in not listening after {STANDIN_START_TIMEOUT}s:"
+                             f"\n{child.log_tail()}")
+        time.sleep(0.1)
+    # One call through it to moto (ListClusters): the forwarding works.
+    clients(f"http://127.0.0.1:{port}")["eks"].list_clusters()
+    log(f"EKS access stand-in ready on 127.0.0.1:{port} in {time.monotonic() - started:.1f}s "
+        f"(log {child.log_path.name})")
     return port
 
 
@@ -944,11 +998,131 @@ class NotifyEksFinding:
                "the note has a 'First steps:' line", repr(note))
 
 
+class GuardClusterAccess:
+    name = "guard-cluster-access"
+    resource_type = "eks-access-entry"
+    sample = EVENTS / name / "associate-cluster-admin-console.json"
+    # An EKS call this function does not act on: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-delete-access-entry.json"
+    settings = {"CLUSTER_ADMIN_PRINCIPALS": CLUSTER_ADMIN_PRINCIPALS}
+    # moto has no access entries: the function talks to the stand-in, which answers those
+    # and forwards the rest (DescribeCluster, SNS) to moto.
+    via_standin = True
+    undo_prefix = "aws eks associate-access-policy"
+
+    def seed(self, ctx, name):
+        """A cluster in moto (private endpoint, every log type, secrets encryption and an IAM
+        OIDC provider for its issuer: nothing else for the functions or the CLI's scan to find),
+        then through the stand-in an access entry for the contractor role with cluster admin
+        over the cluster and view over namespace team-a."""
+        account = ctx["account"]
+        cluster = ctx["aws"]["eks"].create_cluster(
+            name=name,
+            roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
+            resourcesVpcConfig={"subnetIds": ctx["subnets"], "endpointPublicAccess": False,
+                                "endpointPrivateAccess": True},
+            logging={"clusterLogging": [{"types": list(LOG_TYPES), "enabled": True}]},
+            encryptionConfig=[{"resources": ["secrets"], "provider": {
+                "keyArn": f"arn:aws:kms:{REGION}:{account}:key/{SECRETS_KEY_ID}"}}],
+        )["cluster"]
+        # IRSA is set up (the scan alerts on a cluster whose pods can get no role of their own).
+        # moto 5.2.1 gives every cluster the same issuer, so the first such provider covers all
+        # the run's clusters, and a second is refused as a duplicate.
+        try:
+            ctx["aws"]["iam"].create_open_id_connect_provider(
+                Url=cluster["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
+                ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "EntityAlreadyExists":
+                raise
+        principal = f"arn:aws:iam::{account}:role/{CONTRACTOR_ROLE}"
+        eks = ctx["standin_eks"]
+        eks.create_access_entry(clusterName=name, principalArn=principal, type="STANDARD")
+        eks.associate_access_policy(clusterName=name, principalArn=principal,
+                                    policyArn=CLUSTER_ADMIN_ACCESS, accessScope={"type": "cluster"})
+        eks.associate_access_policy(clusterName=name, principalArn=principal, policyArn=VIEW_ACCESS,
+                                    accessScope={"type": "namespace", "namespaces": ["team-a"]})
+        return {"name": name, "id": f"{name}/{principal}", "cluster": name, "principal": principal}
+
+    def replacements(self, grant):
+        return [(PH_CLUSTER, grant["cluster"])]
+
+    def state(self, ctx, grant):
+        """The contractor's access entry type (None when there is none) and its associated
+        access policies as (policy ARN, scope type, namespaces), through the stand-in."""
+        eks, who = ctx["standin_eks"], {"clusterName": grant["cluster"],
+                                        "principalArn": grant["principal"]}
+        try:
+            kind = eks.describe_access_entry(**who)["accessEntry"]["type"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return {"entry": None, "policies": []}
+            raise
+        pages = eks.get_paginator("list_associated_access_policies").paginate(**who)
+        policies = sorted((a["policyArn"], a["accessScope"]["type"],
+                           tuple(a["accessScope"].get("namespaces") or []))
+                          for page in pages for a in page.get("associatedAccessPolicies", []))
+        return {"entry": kind, "policies": policies}
+
+    def show(self, title, grant, st):
+        kind = st["entry"] or "none"
+        print(f"{title}: EKS cluster {grant['cluster']}, access entry of {grant['principal']} "
+              f"({kind}), associated access policies")
+        if not st["policies"]:
+            print("  (none)")
+        for arn, scope, namespaces in st["policies"]:
+            where = "the whole cluster" if scope == "cluster" else f"namespace {', '.join(namespaces)}"
+            admin = arn in ADMIN_ACCESS_POLICIES and (scope == "cluster" or "kube-system" in namespaces)
+            marker = (f"   <- cluster admin, and {CONTRACTOR_ROLE} is not in CLUSTER_ADMIN_PRINCIPALS"
+                      if admin else "")
+            print(f"  {arn.rsplit('/', 1)[-1]:<28} over {where:<20}{marker}".rstrip())
+        if title == "BEFORE":
+            print(f"  (CLUSTER_ADMIN_PRINCIPALS={CLUSTER_ADMIN_PRINCIPALS})")
+        print()
+
+    def describe_event(self, event, grant):
+        detail = event["detail"]
+        params = detail.get("requestParameters") or {}
+        policy = (params.get("policyArn") or "?").rsplit("/", 1)[-1]
+        scope = (params.get("accessScope") or {}).get("type") or "?"
+        return (f"{detail['eventName']} {policy} ({scope} scope) for {grant['principal']} on "
+                f"cluster {grant['cluster']} by {detail['userIdentity']['arn']}")
+
+    def check(self, c, mode, grant, before, after, output, alerts):
+        cluster, principal = grant["cluster"], grant["principal"]
+        admin = (CLUSTER_ADMIN_ACCESS, "cluster", ())
+        view = (VIEW_ACCESS, "namespace", ("team-a",))
+        c.that(before == {"entry": "STANDARD", "policies": sorted([admin, view])},
+               "BEFORE: a STANDARD access entry with AmazonEKSClusterAdminPolicy (cluster) and "
+               "AmazonEKSViewPolicy (namespace team-a)", repr(before))
+        if mode == "alert-only":
+            c.that(after == before, "the access entry and its policies are unchanged",
+                   f"before {before}, after {after}")
+            check_common(c, self, grant["id"], output, alerts, "would-remediate")
+            return
+        c.that(admin not in after["policies"], "AFTER: AmazonEKSClusterAdminPolicy is disassociated",
+               repr(after["policies"]))
+        c.that(after["policies"] == [view], "AFTER: AmazonEKSViewPolicy over team-a is kept, and "
+               "nothing else is associated", repr(after["policies"]))
+        c.that(after["entry"] == "STANDARD", "AFTER: the access entry stays", repr(after["entry"]))
+        o, doc = check_common(c, self, grant["id"], output, alerts, "remediated")
+        action = f"DisassociateAccessPolicy {cluster} {principal} {CLUSTER_ADMIN_ACCESS}"
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        undo = doc.get("undo")
+        c.that(isinstance(undo, str) and undo.startswith(self.undo_prefix),
+               f"alert undo starts with '{self.undo_prefix}'", repr(undo))
+        c.that(isinstance(undo, str) and all(part in undo for part in (
+            f"'{cluster}'", f"'{principal}'", f"'{CLUSTER_ADMIN_ACCESS}'", "'type=cluster'")),
+            "the undo names the cluster, the principal, the policy and its cluster scope", repr(undo))
+
+
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
-TRAIL, FINDING = RestoreAuditTrail(), NotifyEksFinding()
-FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING)
+TRAIL, FINDING, ACCESS = RestoreAuditTrail(), NotifyEksFinding(), GuardClusterAccess()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS)
 
 
 class Scenario(NamedTuple):
@@ -979,17 +1153,23 @@ SCENARIOS = [
     # This function only alerts (MODE does not change that); the cluster is the event's own.
     Scenario(FINDING, "remediate", PH_CLUSTER, True,
              "a GuardDuty finding: anonymous access granted on an EKS cluster (alert only)"),
+    Scenario(ACCESS, "remediate", "demo-access", True,
+             "an outsider given cluster-admin, then taken away"),
+    Scenario(ACCESS, "alert-only", "demo-access-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
 ]
 
 
 def function_env(fn, mode, ctx):
+    # moto, or the EKS access stand-in in front of it for a function that needs it.
+    port = ctx["standin_port"] if getattr(fn, "via_standin", False) else ctx["moto_port"]
     return {
         "MODE": mode,
         "ALERT_TOPIC_ARN": ctx["topic"],
         **fn.settings,
         # Loop prevention: the function's own role (the events' actors are other principals).
         "SELF_ROLE_ARNS": f"arn:aws:iam::{ctx['account']}:role/eks-remediator-{fn.name}",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ctx['moto_port']}",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -1015,7 +1195,8 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
     try:
         before = fn.state(ctx, resource)
         fn.show("BEFORE", resource, before)
-        print(f"EVENT: {describe_event(event, resource)}")
+        describe = getattr(fn, "describe_event", describe_event)
+        print(f"EVENT: {describe(event, resource)}")
         print(f"  from {fn.sample.relative_to(REPO)}, placeholders replaced ({event_path.name})")
         print()
         log_mark = len(watch.function.log_text())
@@ -1058,11 +1239,15 @@ def cli_scenario(ctx, workdir, check):
     print("  a new world-open EKS group; eks-remediator scan lists it (and whatever the scenarios")
     print("  above left in alert-only mode); replay shows what revoke-open-ingress would do,")
     print("  replay --apply does it, and the next scan no longer lists the group")
+    print("  (the CLI talks to the EKS access stand-in, so its scan also reads access entries)")
     print("=" * 78)
     group = INGRESS.seed(ctx, "demo-cli")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({k: v for k, v in function_env(INGRESS, "remediate", ctx).items()
-                if k.startswith("AWS_") or k in INGRESS.settings})
+    # The AWS settings of guard-cluster-access (the stand-in's endpoint), and the settings of
+    # both functions whose scans could read them.
+    env.update({k: v for k, v in function_env(ACCESS, "remediate", ctx).items()
+                if k.startswith("AWS_")})
+    env.update(INGRESS.settings, **ACCESS.settings)
     env.pop("AWS_LAMBDA_LOG_LEVEL", None)
     env["RUST_LOG"] = "warn"
     c = Checks("CLI")
@@ -1077,6 +1262,10 @@ def cli_scenario(ctx, workdir, check):
     code, out = scan("before")
     c.that(code == 1, "scan exits 1 when it finds violations", str(code))
     c.that(group["id"] in out, f"scan lists {group['id']}", out)
+    for fn, resource in ctx["left_alone"]:
+        if fn is ACCESS:  # the access scan reads the stand-in's access entries
+            c.that(resource["id"] in out, f"scan lists {resource['id']} (left in alert-only mode)",
+                   out)
     event_path = workdir / "event-demo-cli.json"
     build_event(INGRESS.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
                                  *INGRESS.replacements(group)], event_path)
@@ -1115,12 +1304,16 @@ def main():
     try:
         build_functions([fn.name for fn in FUNCTIONS])
         moto_port = start_moto(workdir)
+        standin_port = start_standin(workdir, moto_port)
         aws = clients(f"http://127.0.0.1:{moto_port}")
         account = aws["sts"].get_caller_identity()["Account"]
         vpc_id, subnets = seed_network(aws["ec2"])
         topic, queue = seed_alerts(aws["sns"], aws["sqs"])
         ctx = {"aws": aws, "account": account, "moto_port": moto_port, "topic": topic,
-               "queue": queue, "vpc": vpc_id, "subnets": subnets, "timings": []}
+               "queue": queue, "vpc": vpc_id, "subnets": subnets, "timings": [],
+               "standin_port": standin_port,
+               "standin_eks": clients(f"http://127.0.0.1:{standin_port}")["eks"],
+               "left_alone": []}
         log(f"seeded account {account}: {vpc_id} ({', '.join(subnets)}), topic {topic}")
 
         # Numbered in the order they run: without --check, only the demo scenarios.
@@ -1129,6 +1322,8 @@ def main():
             title, fn = f"Scenario {number}", s.fn
             resource = fn.seed(ctx, s.resource)
             result = run_scenario(title, fn, s.mode, s.what, resource, ctx, workdir, args.verbose)
+            if s.mode == "alert-only":
+                ctx["left_alone"].append((fn, resource))
             if args.check:
                 c = Checks(f"{title}: {fn.name}, {s.mode}")
                 print(f"CHECK ({fn.name}, MODE={s.mode})")

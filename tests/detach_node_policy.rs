@@ -55,23 +55,6 @@ async fn node_role(w: &World, extra: &[&str]) -> String {
     role(w, &attached, &[]).await
 }
 
-async fn customer_policy(w: &World, document: &str) -> String {
-    w.aws
-        .iam()
-        .await
-        .create_policy()
-        .policy_name(unique("policy"))
-        .policy_document(document)
-        .send()
-        .await
-        .unwrap()
-        .policy()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned()
-}
-
 async fn put_inline(w: &World, role: &str, name: &str, document: &str) {
     w.aws
         .iam()
@@ -249,8 +232,8 @@ async fn nodegroup(w: &World, role: &str) -> String {
 #[tokio::test]
 async fn a_wildcard_customer_policy_is_detached_and_a_scoped_one_kept() {
     let w = World::new().await;
-    let wide = customer_policy(&w, WILDCARD).await;
-    let scoped = customer_policy(&w, SCOPED).await;
+    let wide = support::customer_policy(&w.aws, WILDCARD).await;
+    let scoped = support::customer_policy(&w.aws, SCOPED).await;
     let r = node_role(&w, &[&wide, &scoped]).await;
 
     let first = run(
@@ -358,7 +341,7 @@ async fn url_encoded_and_plain_event_documents_are_both_read() {
 #[tokio::test]
 async fn allow_listed_baseline_exempt_and_alert_only_change_nothing() {
     let w = World::new().await;
-    let wide = customer_policy(&w, WILDCARD).await;
+    let wide = support::customer_policy(&w.aws, WILDCARD).await;
 
     // Allow-listed: not even looked at.
     let r = node_role(&w, &[&wide]).await;

@@ -219,17 +219,20 @@ async fn an_allow_listed_principal_keeps_its_admin_access_without_a_call() {
     assert_eq!(lab.model.associated(&lab.cluster, admins).len(), 1);
 }
 
+/// Events whose request alone shows nothing unsafe: judged without a single AWS call.
 #[tokio::test]
-async fn a_namespace_scoped_view_policy_is_not_looked_at() {
-    let lab = Lab::new().await;
-    let summary = lab
-        .run(
-            &lab.settings(),
-            lab.event("associate-view-namespace.json", &[]),
-        )
-        .await;
-    assert!(statuses(&summary).is_empty());
-    assert_eq!(lab.calls(), 0);
+async fn safe_requests_are_judged_without_an_aws_call() {
+    for file in [
+        "associate-view-namespace.json",
+        "create-access-entry-standard.json",
+        "create-cluster-no-bootstrap.json",
+        "not-for-me-delete-access-entry.json",
+    ] {
+        let lab = Lab::new().await;
+        let summary = lab.run(&lab.settings(), lab.event(file, &[])).await;
+        assert!(statuses(&summary).is_empty(), "{file}: {summary}");
+        assert_eq!(lab.calls(), 0, "{file}");
+    }
 }
 
 #[tokio::test]
@@ -405,19 +408,6 @@ async fn a_role_that_runs_a_managed_node_group_keeps_its_node_access_entry() {
 }
 
 #[tokio::test]
-async fn a_standard_access_entry_is_not_looked_at() {
-    let lab = Lab::new().await;
-    let summary = lab
-        .run(
-            &lab.settings(),
-            lab.event("create-access-entry-standard.json", &[]),
-        )
-        .await;
-    assert!(statuses(&summary).is_empty());
-    assert_eq!(lab.calls(), 0);
-}
-
-#[tokio::test]
 async fn a_bootstrap_admin_outside_the_allow_list_is_alerted_with_the_command_that_removes_it() {
     let lab = Lab::new().await;
     let creator = "arn:aws:iam::123456789012:role/ci-deployer";
@@ -474,19 +464,6 @@ async fn a_config_map_cluster_is_alerted_with_the_one_way_switch() {
         lab.proxy.requests("/access-entries").is_empty(),
         "a CONFIG_MAP cluster's bootstrap admin is not an access entry"
     );
-}
-
-#[tokio::test]
-async fn a_cluster_without_bootstrap_admin_on_access_entries_is_not_looked_at() {
-    let lab = Lab::new().await;
-    let summary = lab
-        .run(
-            &lab.settings(),
-            lab.event("create-cluster-no-bootstrap.json", &[]),
-        )
-        .await;
-    assert!(statuses(&summary).is_empty());
-    assert_eq!(lab.calls(), 0);
 }
 
 #[tokio::test]
@@ -554,22 +531,7 @@ async fn a_pod_identity_role_with_narrow_policies_is_not_alerted() {
 async fn a_pod_identity_role_with_a_wildcard_customer_policy_is_alerted_by_its_document() {
     let lab = Lab::new().await;
     let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-    let policy = lab
-        .w
-        .aws
-        .iam()
-        .await
-        .create_policy()
-        .policy_name(unique("wide"))
-        .policy_document(wide)
-        .send()
-        .await
-        .unwrap()
-        .policy()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let policy = support::customer_policy(&lab.w.aws, wide).await;
     let role = support::role(&lab.w.aws, "pods.eks.amazonaws.com", &[&policy], &[], None).await;
     let arn = format!("arn:aws:iam::123456789012:role/{role}");
     let id = lab
@@ -681,4 +643,33 @@ async fn a_malformed_association_is_an_error_and_changes_nothing() {
     assert!(matches!(result, Err(HandlerError::Event(_))), "{result:?}");
     assert_eq!(lab.calls(), 0);
     assert_eq!(lab.model.associated(&lab.cluster, CONTRACTOR).len(), 1);
+}
+
+#[tokio::test]
+async fn the_cli_replay_shows_what_it_would_do_without_changing_anything() {
+    let lab = Lab::new().await;
+    lab.model
+        .entry(&lab.cluster, CONTRACTOR, "STANDARD", None, &[]);
+    lab.model
+        .associate(&lab.cluster, CONTRACTOR, CLUSTER_ADMIN, "cluster", &[]);
+    let settings = eks_remediator::cli::replay_settings(lab.settings(), false);
+
+    let results = eks_remediator::cli::replay(
+        &lab.aws,
+        &settings,
+        lab.event("associate-cluster-admin-console.json", &[]),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].0, RULE);
+    let report = eks_remediator::cli::report(&results);
+    assert!(
+        report.starts_with("guard-cluster-access: would-remediate"),
+        "{report}"
+    );
+    assert!(report.contains("DisassociateAccessPolicy"), "{report}");
+    assert_eq!(lab.model.associated(&lab.cluster, CONTRACTOR).len(), 1);
+    assert!(lab.w.alerts().await.is_empty(), "replay sends no alert");
 }

@@ -23,6 +23,7 @@ pub static SETTINGS: LazyLock<Settings> = LazyLock::new(|| {
             "ALLOWED_INGRESS_PORTS" => "443,80",
             "PUBLIC_ACCESS_CIDRS" => "203.0.113.0/24",
             "SELF_ROLE_ARNS" => "arn:aws:iam::123456789012:role/eks-remediator-revoke-open-ingress",
+            "CLUSTER_ADMIN_PRINCIPALS" => "arn:aws:iam::123456789012:role/platform-*",
             _ => return None,
         };
         Some(value.to_owned())

@@ -475,6 +475,23 @@ pub async fn vpc(aws: &Aws, cidr: &str) -> String {
     out.vpc().unwrap().vpc_id().unwrap().to_owned()
 }
 
+/// A customer managed policy with `document`; returns its ARN.
+pub async fn customer_policy(aws: &Aws, document: &str) -> String {
+    aws.iam()
+        .await
+        .create_policy()
+        .policy_name(unique("policy"))
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
+}
+
 /// A role `service` may assume, with these managed policies, tags and inline policy.
 pub async fn role(
     aws: &Aws,

@@ -290,9 +290,9 @@ fn admin_change(
             scope,
         },
         note: Some(
-            "Only this access policy was removed; the access entry and its other policies stay. \
-             If the principal should administer the cluster, add it to CLUSTER_ADMIN_PRINCIPALS, \
-             then run the undo command."
+            "Only this access policy is taken; the access entry and its other policies stay. \
+             If the principal should administer the cluster, add it to CLUSTER_ADMIN_PRINCIPALS \
+             and associate the policy again (the undo command)."
                 .to_owned(),
         ),
     }
