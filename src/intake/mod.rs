@@ -93,6 +93,26 @@ pub fn parse(event: Value) -> Result<Incoming, EventError> {
     }
 }
 
+/// A minimal CloudTrail call as EventBridge delivers it, for the rules' unit tests: `source`
+/// (`aws.eks`), the call's name, and its request and response parameters.
+#[cfg(test)]
+pub(crate) fn api_call_event(
+    source: &str,
+    name: &str,
+    request: Value,
+    response: Value,
+) -> Incoming {
+    let service = source.trim_start_matches("aws.");
+    let event = serde_json::json!({"detail-type": API_CALL, "source": source,
+        "account": "123456789012", "region": "us-east-1",
+        "detail": {"eventSource": format!("{service}.amazonaws.com"), "eventName": name,
+            "requestParameters": request, "responseElements": response}});
+    match parse(event) {
+        Ok(incoming) => incoming,
+        Err(e) => panic!("a test event that does not parse: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

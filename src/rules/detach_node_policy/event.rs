@@ -151,15 +151,11 @@ fn bad(reason: String) -> EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::parse;
+    use crate::intake::{api_call_event, parse};
     use serde_json::json;
 
     fn iam(name: &str, request: Value) -> Result<Option<Trigger>, EventError> {
-        let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-            "account": "123456789012", "region": "us-east-1",
-            "detail": {"eventSource": "iam.amazonaws.com", "eventName": name,
-                "requestParameters": request, "responseElements": null}});
-        trigger(&parse(event).unwrap())
+        trigger(&api_call_event("aws.iam", name, request, Value::Null))
     }
 
     #[test]

@@ -249,15 +249,11 @@ fn logging_ask(request: &LoggingRequest) -> LoggingAsk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::parse;
+    use crate::intake::api_call_event;
     use serde_json::json;
 
     fn call(name: &str, request: Value, response: Value) -> Result<Option<Trigger>, EventError> {
-        let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
-            "account": "123456789012", "region": "us-east-1",
-            "detail": {"eventSource": "eks.amazonaws.com", "eventName": name,
-                "requestParameters": request, "responseElements": response}});
-        trigger(&parse(event).unwrap())
+        trigger(&api_call_event("aws.eks", name, request, response))
     }
 
     #[test]

@@ -252,7 +252,7 @@ fn bad(reason: String) -> EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::parse;
+    use crate::intake::api_call_event;
     use serde_json::json;
 
     fn call(
@@ -261,12 +261,7 @@ mod tests {
         request: Value,
         response: Value,
     ) -> Result<Option<Trigger>, EventError> {
-        let service = source.trim_start_matches("aws.");
-        let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": source,
-            "account": "123456789012", "region": "us-east-1",
-            "detail": {"eventSource": format!("{service}.amazonaws.com"), "eventName": name,
-                "requestParameters": request, "responseElements": response}});
-        trigger(&parse(event).unwrap())
+        trigger(&api_call_event(source, name, request, response))
     }
 
     #[test]

@@ -199,16 +199,11 @@ fn bad(reason: String) -> EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::parse;
+    use crate::intake::api_call_event;
     use serde_json::json;
 
     fn call(source: &str, name: &str, request: Value) -> Result<Option<Trigger>, EventError> {
-        let service = source.trim_start_matches("aws.");
-        let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": source,
-            "account": "123456789012", "region": "us-east-1",
-            "detail": {"eventSource": format!("{service}.amazonaws.com"), "eventName": name,
-                "requestParameters": request, "responseElements": null}});
-        trigger(&parse(event).unwrap())
+        trigger(&api_call_event(source, name, request, Value::Null))
     }
 
     #[test]
