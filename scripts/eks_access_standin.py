@@ -700,6 +700,9 @@ class Upstream:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm holds
+    # the body until the client's delayed ACK (40 ms on Linux), three times per event.
+    disable_nagle_algorithm = True
     timeout = IDLE_TIMEOUT
     model = None      # set by serve()
     upstream = None   # set by serve()
