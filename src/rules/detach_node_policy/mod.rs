@@ -298,16 +298,8 @@ async fn decide(
                     "{policy_arn} is no longer attached"
                 )));
             }
-            let judgement = if detect::is_admin_level(policy_arn) {
-                Judgement::OverBroad(vec!["an admin-level AWS managed policy".to_owned()])
-            } else {
-                match aws.managed_policy_document(policy_arn).await {
-                    Ok(document) => detect::judge(&document),
-                    Err(e) if e.is_not_found() => {
-                        return Ok(Decision::Resolved(format!("{policy_arn} no longer exists")))
-                    }
-                    Err(e) => return Err(e),
-                }
+            let Some(judgement) = managed_policy_judgement(aws, policy_arn).await? else {
+                return Ok(Decision::Resolved(format!("{policy_arn} no longer exists")));
             };
             let label = policy_arn.rsplit('/').next().unwrap_or(policy_arn);
             let subject =
@@ -423,6 +415,25 @@ async fn decide(
                 )),
             })
         }
+    }
+}
+
+/// How broad a managed policy is: admin-level AWS managed policies by name, any other by its
+/// default version's document. `None` when the policy no longer exists. Also what
+/// guard-cluster-access asks of a Pod Identity role's policies.
+pub async fn managed_policy_judgement(
+    aws: &Aws,
+    policy_arn: &str,
+) -> Result<Option<Judgement>, AwsError> {
+    if detect::is_admin_level(policy_arn) {
+        return Ok(Some(Judgement::OverBroad(vec![
+            "an admin-level AWS managed policy".to_owned(),
+        ])));
+    }
+    match aws.managed_policy_document(policy_arn).await {
+        Ok(document) => Ok(Some(detect::judge(&document))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -33,7 +33,8 @@ use crate::guard;
 use crate::intake::{Incoming, API_CALL};
 use crate::outcome::{Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::decision::{self, Decision};
-use crate::rules::detach_node_policy::detect::{is_admin_level, judge, Judgement};
+use crate::rules::detach_node_policy::detect::{judge, Judgement};
+use crate::rules::detach_node_policy::managed_policy_judgement;
 use crate::rules::{RuleInfo, Trigger as CatalogTrigger};
 use crate::runtime;
 use crate::settings::{Mode, Settings};
@@ -523,16 +524,9 @@ async fn pod_identity(
     let mut broad = Vec::new();
     let mut unreadable = Vec::new();
     for arn in &attached {
-        let judgement = if is_admin_level(arn) {
-            Judgement::OverBroad(vec!["an admin-level AWS managed policy".to_owned()])
-        } else {
-            match aws.managed_policy_document(arn).await {
-                Ok(document) => judge(&document),
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        note_judgement(arn, judgement, &mut broad, &mut unreadable);
+        if let Some(judgement) = managed_policy_judgement(aws, arn).await? {
+            note_judgement(arn, judgement, &mut broad, &mut unreadable);
+        }
     }
     let inline = match aws.role_inline_policies(name).await {
         Ok(i) => i,
