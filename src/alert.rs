@@ -91,7 +91,19 @@ pub fn email_text(outcome: &Outcome) -> String {
     );
     text.push_str(&format!("What happened: {}\n", outcome.finding));
     match &o.actor {
-        Some(actor) => text.push_str(&format!("Who did it: {} ({})\n", actor.arn, actor.kind)),
+        Some(actor) => {
+            text.push_str(&format!("Who did it: {} ({})\n", actor.arn, actor.kind));
+            if let Some(user) = &actor.username {
+                text.push_str(&format!(
+                    "  as Kubernetes user {user}, groups: {}\n",
+                    if actor.groups.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        actor.groups.join(", ")
+                    }
+                ));
+            }
+        }
         None => text.push_str("Who did it: not recorded in the event\n"),
     }
     text.push_str(&format!(
@@ -156,6 +168,7 @@ mod tests {
                 actor: Some(ActorRef {
                     arn: "arn:aws:iam::111122223333:user/bob".into(),
                     kind: "IAMUser".into(),
+                    ..ActorRef::default()
                 }),
                 event: EventRef {
                     source: "aws.ec2".into(),

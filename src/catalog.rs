@@ -10,8 +10,8 @@ use crate::aws::Aws;
 use crate::error::HandlerError;
 use crate::outcome::Outcome;
 use crate::rules::{
-    detach_node_policy, enforce_cluster_config, guard_cluster_access, notify_eks_finding,
-    restore_audit_trail, revoke_open_ingress, RuleInfo,
+    audit_workloads, detach_node_policy, enforce_cluster_config, guard_cluster_access,
+    notify_eks_finding, restore_audit_trail, revoke_open_ingress, RuleInfo,
 };
 use crate::settings::Settings;
 
@@ -24,6 +24,7 @@ pub enum Rule {
     RestoreAuditTrail,
     NotifyEksFinding,
     GuardClusterAccess,
+    AuditWorkloads,
 }
 
 impl Rule {
@@ -35,6 +36,7 @@ impl Rule {
         Rule::RestoreAuditTrail,
         Rule::NotifyEksFinding,
         Rule::GuardClusterAccess,
+        Rule::AuditWorkloads,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -45,6 +47,7 @@ impl Rule {
             Rule::RestoreAuditTrail => &restore_audit_trail::RULE,
             Rule::NotifyEksFinding => &notify_eks_finding::RULE,
             Rule::GuardClusterAccess => &guard_cluster_access::RULE,
+            Rule::AuditWorkloads => &audit_workloads::RULE,
         }
     }
 
@@ -64,6 +67,7 @@ impl Rule {
             Rule::RestoreAuditTrail => restore_audit_trail::outcomes(aws, settings, event).await,
             Rule::NotifyEksFinding => notify_eks_finding::outcomes(aws, settings, event).await,
             Rule::GuardClusterAccess => guard_cluster_access::outcomes(aws, settings, event).await,
+            Rule::AuditWorkloads => audit_workloads::outcomes(aws, settings, event).await,
         }
     }
 }
@@ -76,6 +80,7 @@ pub static RULES: &[&RuleInfo] = &[
     &restore_audit_trail::RULE,
     &notify_eks_finding::RULE,
     &guard_cluster_access::RULE,
+    &audit_workloads::RULE,
 ];
 
 /// The rule named `name`, in kebab case.

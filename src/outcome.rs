@@ -55,11 +55,18 @@ pub struct ResourceRef {
 }
 
 /// Who caused the event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ActorRef {
+    /// The IAM principal; for a Kubernetes user with none (a service account), its username.
     pub arn: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The Kubernetes user the request was made as, when it came through a cluster's API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// That user's Kubernetes groups.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// The event behind an outcome.

@@ -50,7 +50,11 @@ pub async fn serve(
     aws.warm_up(clients).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = instant_of(event.context.deadline);
-        DEADLINE.scope(deadline, handle(&aws, &settings, event.payload))
+        let arn = Some(event.context.invoked_function_arn.clone()).filter(|a| !a.is_empty());
+        FUNCTION_ARN.scope(
+            arn,
+            DEADLINE.scope(deadline, handle(&aws, &settings, event.payload)),
+        )
     }))
     .await
 }
@@ -58,6 +62,15 @@ pub async fn serve(
 tokio::task_local! {
     /// When the invocation being handled must have answered.
     static DEADLINE: Option<Instant>;
+    /// The ARN the function was invoked by.
+    static FUNCTION_ARN: Option<String>;
+}
+
+/// The ARN of the function handling this invocation (as invoked), if it runs under
+/// [`serve`]: what `audit-workloads` names as its log groups' subscription destination, since
+/// a template cannot hand a function its own ARN.
+pub fn function_arn() -> Option<String> {
+    FUNCTION_ARN.try_with(Clone::clone).ok().flatten()
 }
 
 /// When the invocation being handled must have answered (Lambda's deadline), if it runs

@@ -11,6 +11,7 @@ use std::fmt;
 use ipnet::IpNet;
 
 use crate::domain::access::PrincipalPattern;
+use crate::domain::kubernetes::rbac::SubjectPattern;
 
 /// Whether a function changes resources or only reports what it would change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,13 @@ pub const DEFAULT_RETRY_DELAY_SECONDS: u32 = 300;
 /// cluster (`CREATING` for 10 to 20 minutes) and a few updates of several minutes each.
 pub const DEFAULT_RETRY_MAX_ATTEMPTS: u32 = 36;
 
+/// Default namespaces whose workloads `audit-workloads` does not judge: the add-ons EKS runs.
+pub const DEFAULT_IGNORED_NAMESPACES: &[&str] = &["kube-system"];
+/// Default days after which a workload with unchanged findings is alerted again.
+pub const DEFAULT_REALERT_DAYS: u32 = 7;
+/// CloudWatch Logs' limit on a filter pattern's length.
+pub const FILTER_PATTERN_LIMIT: usize = 1024;
+
 /// Default number of violations above which a sweep sends one digest.
 pub const DEFAULT_SWEEP_DIGEST_OVER: u32 = 10;
 
@@ -65,6 +73,20 @@ pub struct Settings {
     pub node_policy_allowlist: Vec<String>,
     /// IAM principals that may hold cluster-admin access (`guard-cluster-access`).
     pub cluster_admin_principals: Vec<PrincipalPattern>,
+    /// Kubernetes users, groups and service accounts that may be bound to cluster-admin
+    /// (`audit-workloads`).
+    pub k8s_admin_subjects: Vec<SubjectPattern>,
+    /// Namespaces whose workloads `audit-workloads` does not judge.
+    pub ignored_namespaces: Vec<String>,
+    /// Days before a workload with unchanged findings is alerted again.
+    pub realert_days: u32,
+    /// The DynamoDB table of alerted workload findings; none: every finding is alerted.
+    pub dedupe_table: Option<String>,
+    /// The subscription filter pattern on clusters' audit logs (the template holds it).
+    pub audit_filter_pattern: Option<String>,
+    /// The `audit-workloads` function, for the sweep's subscriptions; the function itself
+    /// knows its own ARN from its invocation.
+    pub audit_function_arn: Option<String>,
     pub revoke_exfiltrated_sessions: bool,
     /// Recreate a deleted GuardDuty detector (its findings history is lost either way).
     pub recreate_detector: bool,
@@ -104,6 +126,15 @@ impl Default for Settings {
             public_access_cidrs: Vec::new(),
             node_policy_allowlist: Vec::new(),
             cluster_admin_principals: Vec::new(),
+            k8s_admin_subjects: Vec::new(),
+            ignored_namespaces: DEFAULT_IGNORED_NAMESPACES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            realert_days: DEFAULT_REALERT_DAYS,
+            dedupe_table: None,
+            audit_filter_pattern: None,
+            audit_function_arn: None,
             revoke_exfiltrated_sessions: false,
             recreate_detector: false,
             kms_key_arn: None,
@@ -181,6 +212,48 @@ impl Settings {
                         })
                     })
                     .collect::<Result<_, _>>()?,
+            },
+            k8s_admin_subjects: match get("K8S_ADMIN_SUBJECTS") {
+                None => Vec::new(),
+                Some(v) => items(&v)
+                    .map(|item| {
+                        SubjectPattern::parse(item).map_err(|why| {
+                            invalid("K8S_ADMIN_SUBJECTS", &v, format!("{item:?}: {why}"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            ignored_namespaces: match get("IGNORED_NAMESPACES") {
+                None => defaults.ignored_namespaces,
+                Some(v) if v == "-" => Vec::new(),
+                Some(v) => items(&v).map(str::to_owned).collect(),
+            },
+            realert_days: match get("REALERT_DAYS") {
+                None => defaults.realert_days,
+                Some(v) => parse_number("REALERT_DAYS", &v, 1, 365)?,
+            },
+            dedupe_table: get("DEDUPE_TABLE"),
+            audit_filter_pattern: match get("AUDIT_FILTER_PATTERN") {
+                None => None,
+                Some(v) if v.len() > FILTER_PATTERN_LIMIT => {
+                    return Err(invalid(
+                        "AUDIT_FILTER_PATTERN",
+                        &v,
+                        format!("longer than CloudWatch Logs' {FILTER_PATTERN_LIMIT} characters"),
+                    ))
+                }
+                Some(v) => Some(v),
+            },
+            audit_function_arn: match get("AUDIT_WORKLOADS_FUNCTION_ARN") {
+                None => None,
+                Some(v) if v.starts_with("arn:") && v.contains(":lambda:") => Some(v),
+                Some(v) => {
+                    return Err(invalid(
+                        "AUDIT_WORKLOADS_FUNCTION_ARN",
+                        &v,
+                        "expected a Lambda function ARN",
+                    ))
+                }
             },
             revoke_exfiltrated_sessions: match get("REVOKE_EXFILTRATED_SESSIONS") {
                 None => false,
@@ -389,6 +462,37 @@ mod tests {
     }
 
     #[test]
+    fn audit_settings_default_to_kube_system_a_week_and_no_table() {
+        let s = check(&[]).unwrap();
+        assert_eq!(s.ignored_namespaces, ["kube-system"]);
+        assert_eq!(s.realert_days, 7);
+        assert!(s.dedupe_table.is_none() && s.k8s_admin_subjects.is_empty());
+        let s = check(&[
+            ("IGNORED_NAMESPACES", "kube-system, monitoring"),
+            (
+                "K8S_ADMIN_SUBJECTS",
+                "platform-admins, system:serviceaccount:argocd:*",
+            ),
+            ("REALERT_DAYS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(s.ignored_namespaces, ["kube-system", "monitoring"]);
+        assert_eq!(s.k8s_admin_subjects.len(), 2);
+        assert_eq!(s.realert_days, 30);
+        assert!(check(&[("IGNORED_NAMESPACES", "-")])
+            .unwrap()
+            .ignored_namespaces
+            .is_empty());
+        let long = format!("{{ $.verb = \"{}\" }}", "x".repeat(FILTER_PATTERN_LIMIT));
+        assert_eq!(
+            check(&[("AUDIT_FILTER_PATTERN", &long)])
+                .unwrap_err()
+                .variable,
+            "AUDIT_FILTER_PATTERN"
+        );
+    }
+
+    #[test]
     fn empty_values_count_as_unset() {
         let s = check(&[
             ("MODE", ""),
@@ -446,6 +550,12 @@ mod tests {
             ("MIN_SEVERITY", "11"),
             ("SELF_ROLE_ARNS", "my-role"),
             ("ALERT_TOPIC_ARN", "alerts"),
+            ("K8S_ADMIN_SUBJECTS", "alice,*"),
+            ("REALERT_DAYS", "0"),
+            (
+                "AUDIT_WORKLOADS_FUNCTION_ARN",
+                "arn:aws:sns:us-east-1:1:topic",
+            ),
         ] {
             let err = check(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

@@ -16,8 +16,8 @@ use crate::aws::Aws;
 use crate::error::{EventError, HandlerError};
 use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::{
-    detach_node_policy, enforce_cluster_config, guard_cluster_access, restore_audit_trail,
-    revoke_open_ingress,
+    audit_workloads, detach_node_policy, enforce_cluster_config, guard_cluster_access,
+    restore_audit_trail, revoke_open_ingress,
 };
 use crate::runtime;
 use crate::settings::Settings;
@@ -33,6 +33,7 @@ pub enum Scan {
     NodeRoles,
     AuditTrail,
     ClusterAccess,
+    AuditSubscriptions,
 }
 
 impl Scan {
@@ -44,6 +45,7 @@ impl Scan {
         Scan::NodeRoles,
         Scan::AuditTrail,
         Scan::ClusterAccess,
+        Scan::AuditSubscriptions,
     ];
 
     /// The name progress and failures are reported under: the rule's, or `cluster-versions`.
@@ -55,6 +57,7 @@ impl Scan {
             Scan::NodeRoles => detach_node_policy::RULE.name,
             Scan::AuditTrail => restore_audit_trail::RULE.name,
             Scan::ClusterAccess => guard_cluster_access::RULE.name,
+            Scan::AuditSubscriptions => audit_workloads::scan::NAME,
         }
     }
 
@@ -76,6 +79,7 @@ impl Scan {
             Scan::NodeRoles => detach_node_policy::scan(aws, settings, origin).await,
             Scan::AuditTrail => restore_audit_trail::scan(aws, settings, origin).await,
             Scan::ClusterAccess => guard_cluster_access::scan(aws, settings, origin).await,
+            Scan::AuditSubscriptions => audit_workloads::scan::scan(aws, settings, origin).await,
         }
     }
 }
@@ -126,6 +130,9 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudtrail:GetTrailStatus",
     "cloudtrail:ListTags",
     "cloudtrail:StartLogging",
+    "logs:DescribeSubscriptionFilters",
+    "logs:PutSubscriptionFilter",
+    "logs:ListTagsForResource",
     "sns:Publish",
 ];
 
@@ -137,6 +144,7 @@ pub const WARM_UP: &[Warm] = &[
     warm_up::EKS,
     warm_up::GUARDDUTY,
     warm_up::IAM,
+    warm_up::LOGS,
     warm_up::SNS,
 ];
 

@@ -7,6 +7,7 @@
 
 pub mod calls;
 pub mod cloudtrail;
+pub mod dynamodb;
 pub mod ec2;
 pub mod eks;
 mod eks_access;
@@ -14,6 +15,7 @@ mod errors;
 pub mod guardduty;
 pub mod iam;
 pub mod lambda_config;
+pub mod logs;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
@@ -33,10 +35,12 @@ use tokio::sync::OnceCell;
 pub struct Aws {
     config: OnceCell<SdkConfig>,
     cloudtrail: OnceCell<aws_sdk_cloudtrail::Client>,
+    dynamodb: OnceCell<aws_sdk_dynamodb::Client>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
     guardduty: OnceCell<aws_sdk_guardduty::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
+    logs: OnceCell<aws_sdk_cloudwatchlogs::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
     sts: OnceCell<aws_sdk_sts::Client>,
@@ -66,6 +70,16 @@ impl Aws {
             config: OnceCell::new_with(Some(config)),
             ..Aws::default()
         }
+    }
+
+    /// The region every client calls: where the function runs, for outcomes whose event does
+    /// not say (a CloudWatch Logs delivery names its account, not its region).
+    pub async fn region(&self) -> String {
+        self.config()
+            .await
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
     }
 
     async fn config(&self) -> &SdkConfig {
@@ -99,10 +113,12 @@ macro_rules! client {
 }
 
 client!(cloudtrail, aws_sdk_cloudtrail);
+client!(dynamodb, aws_sdk_dynamodb);
 client!(ec2, aws_sdk_ec2);
 client!(eks, aws_sdk_eks);
 client!(guardduty, aws_sdk_guardduty);
 client!(iam, aws_sdk_iam);
+client!(logs, aws_sdk_cloudwatchlogs);
 client!(sns, aws_sdk_sns);
 client!(sqs, aws_sdk_sqs);
 client!(sts, aws_sdk_sts);

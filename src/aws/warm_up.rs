@@ -61,10 +61,12 @@ macro_rules! warm {
 }
 
 warm!(CLOUDTRAIL, cloudtrail);
+warm!(DYNAMODB, dynamodb);
 warm!(EC2, ec2);
 warm!(EKS, eks);
 warm!(GUARDDUTY, guardduty);
 warm!(IAM, iam);
+warm!(LOGS, logs);
 warm!(SNS, sns);
 warm!(SQS, sqs);
 

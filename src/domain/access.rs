@@ -133,7 +133,7 @@ impl fmt::Display for PrincipalPattern {
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters (IAM names
 /// are case-sensitive in ARNs, so is this).
-fn glob(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let mut pieces = pattern.split('*');
     let Some(first) = pieces.next() else {
         return false;

@@ -172,6 +172,7 @@ impl ApiCall {
             actor: self.record.user_identity.as_ref().map(|a| ActorRef {
                 arn: a.display_arn(),
                 kind: a.kind.clone().unwrap_or_else(|| "unknown".to_owned()),
+                ..ActorRef::default()
             }),
             event: EventRef {
                 source: self.source.clone(),

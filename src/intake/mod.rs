@@ -5,6 +5,7 @@
 //! lenient types in [`cloudtrail`] and [`guardduty`], because the library's CloudTrail type
 //! rejects real records (`sessionIssuer: {}`, see reference-events/SOURCES.md, note 1).
 
+pub mod audit_log;
 pub mod cloudtrail;
 pub mod guardduty;
 

@@ -4,6 +4,7 @@
 //! `event.rs` (triggers, parsed leniently), `detect.rs` (pure decisions) and `remediate.rs`
 //! (plans with undo text, and their execution).
 
+pub mod audit_workloads;
 pub mod decision;
 pub mod detach_node_policy;
 pub mod enforce_cluster_config;
