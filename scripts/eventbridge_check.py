@@ -172,6 +172,8 @@ def load_samples(events_dir: Path, by_binary: dict[str, str]) -> tuple[list[Case
         except (OSError, ValueError) as exc:
             errors.append(f"{rel}: cannot read: {exc}")
             continue
+        if match_patterns.is_delivered_otherwise(event):
+            continue
         if not isinstance(event, dict) or not event.get("source") or not event.get("detail-type"):
             errors.append(f"{rel}: not an EventBridge event (source, detail-type)")
             continue

@@ -182,6 +182,11 @@ fn every_trigger_has_a_sample_event_that_belongs_to_its_rule_or_shares_its_name(
             let file = path.file_name().unwrap().to_string_lossy().into_owned();
             let event: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            // A CloudWatch Logs delivery reaches audit-workloads by subscription, not EventBridge.
+            if eks_remediator::intake::audit_log::is_delivery(&event) {
+                assert_eq!(rule.name, "audit-workloads", "{file}");
+                continue;
+            }
             let incoming = parse(event.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
             let owners: Vec<&str> = RULES
                 .iter()
