@@ -89,16 +89,26 @@ pub fn replay_settings(mut settings: Settings, apply: bool) -> Settings {
     } else {
         settings.mode = Mode::AlertOnly;
         settings.alert_topic_arn = None;
+        // A look writes nothing, not even audit-workloads' record of what it alerted.
+        settings.dedupe_table = None;
     }
     settings
 }
 
-/// Runs the event through every rule it triggers and returns their outcomes.
+/// Runs the event through every rule it triggers and returns their outcomes. A CloudWatch
+/// Logs delivery (a cluster's audit log) is `audit-workloads`' alone.
 pub async fn replay(
     aws: &Aws,
     settings: &Settings,
     event: Value,
 ) -> Result<Vec<(&'static str, Vec<Outcome>)>, HandlerError> {
+    if intake::audit_log::is_delivery(&event) {
+        let rule = Rule::AuditWorkloads;
+        return Ok(vec![(
+            rule.info().name,
+            rule.outcomes(aws, settings, event).await?,
+        )]);
+    }
     let incoming = intake::parse(event.clone())?;
     let mut results = Vec::new();
     for rule in Rule::ALL
@@ -183,10 +193,12 @@ mod tests {
         let base = Settings {
             mode: Mode::Remediate,
             alert_topic_arn: Some("arn:aws:sns:x".into()),
+            dedupe_table: Some("alerted".into()),
             ..Settings::default()
         };
         let dry = replay_settings(base.clone(), false);
         assert_eq!((dry.mode, dry.alert_topic_arn), (Mode::AlertOnly, None));
+        assert_eq!(dry.dedupe_table, None);
         let live = replay_settings(Settings::default(), true);
         assert_eq!(live.mode, Mode::Remediate);
     }

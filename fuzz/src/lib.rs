@@ -24,6 +24,7 @@ pub static SETTINGS: LazyLock<Settings> = LazyLock::new(|| {
             "PUBLIC_ACCESS_CIDRS" => "203.0.113.0/24",
             "SELF_ROLE_ARNS" => "arn:aws:iam::123456789012:role/eks-remediator-revoke-open-ingress",
             "CLUSTER_ADMIN_PRINCIPALS" => "arn:aws:iam::123456789012:role/platform-*",
+            "K8S_ADMIN_SUBJECTS" => "platform-admins,system:serviceaccount:argocd:*",
             _ => return None,
         };
         Some(value.to_owned())
