@@ -35,11 +35,7 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         // The operation's metadata is in the bag from serialization on, not before.
         if let Some(metadata) = cfg.load::<Metadata>() {
-            let action = format!(
-                "{}:{}",
-                metadata.service().to_ascii_lowercase(),
-                metadata.name()
-            );
+            let action = format!("{}:{}", iam_prefix(metadata.service()), metadata.name());
             let _ = RECORDING.try_with(|calls| {
                 if let Ok(mut calls) = calls.lock() {
                     calls.push(action);
@@ -50,10 +46,31 @@ impl Intercept for CallLog {
     }
 }
 
+/// The IAM service prefix of an SDK service name: the name in lower case (`EC2` -> `ec2`),
+/// except where IAM calls the service otherwise (`CloudWatch Logs` -> `logs`).
+fn iam_prefix(service: &str) -> String {
+    match service {
+        "CloudWatch Logs" => "logs".to_owned(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
 /// Runs `work` and returns its output with every AWS action it called, in order.
 pub async fn record_calls<F: Future>(work: F) -> (F::Output, Vec<String>) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let output = RECORDING.scope(calls.clone(), work).await;
     let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
     (output, calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_named_with_the_iam_prefix() {
+        assert_eq!(iam_prefix("EC2"), "ec2");
+        assert_eq!(iam_prefix("DynamoDB"), "dynamodb");
+        assert_eq!(iam_prefix("CloudWatch Logs"), "logs");
+    }
 }
