@@ -8,7 +8,7 @@ use super::subscribe;
 use crate::aws::Aws;
 use crate::domain::LogType;
 use crate::error::HandlerError;
-use crate::outcome::{Origin, Outcome};
+use crate::outcome::{Origin, Outcome, Status};
 use crate::settings::Settings;
 
 /// The scan's name in the sweep's report.
@@ -45,7 +45,12 @@ pub async fn scan(
         if let Some(error) = error {
             warn!(%log_group, %error, "subscription not checked");
         }
+        // No log group yet: EKS creates it when the first logs flow, and its CreateLogGroup
+        // brings the subscription.
         outcomes
+            .into_iter()
+            .filter(|o| o.status != Status::Resolved)
+            .collect()
     })
     .await;
     Ok(per_cluster.into_iter().flatten().collect())
