@@ -33,7 +33,10 @@ fn judge(message: &str) {
             detect::judge_binding(&binding, false, &SETTINGS);
         }
         Judged::AwsAuth { masters } => assert!(!masters.is_empty()),
-        Judged::Skip(_) | Judged::Unreadable(_) | Judged::ClusterRole { .. } => {}
+        Judged::Skip(_)
+        | Judged::Unreadable(_)
+        | Judged::ClusterRole { .. }
+        | Judged::WorkloadClear { .. } => {}
     }
 }
 

@@ -702,3 +702,52 @@ where
     let summary = granted(rule, work).await.expect("handler succeeds");
     serde_json::to_value(summary).expect("a summary is JSON")
 }
+
+/// One plain HTTP request to moto's server; returns the status code and the whole answer.
+async fn http(method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = moto_url().trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("moto");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("answer");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// An empty zip archive (its end-of-central-directory record only), base64-encoded.
+const EMPTY_ZIP: &str = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+/// A Lambda function `name` in moto, in `region` of the account of access key `key`
+/// (`testing`: [`ACCOUNT`]; an [`assumed`] key: that account), run by `role_arn` (an IAM role
+/// of that account: moto checks it exists), with an empty zip; returns its ARN. moto never
+/// runs it: it is a destination that exists, as CloudWatch Logs' `PutSubscriptionFilter`
+/// requires (moto checks that too). Plain HTTP to moto's Lambda REST API keeps the Lambda SDK
+/// crate out of the tests.
+pub async fn lambda_function(key: &str, region: &str, name: &str, role_arn: &str) -> String {
+    let body = json!({
+        "FunctionName": name,
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Role": role_arn,
+        "Code": {"ZipFile": EMPTY_ZIP},
+    })
+    .to_string();
+    let headers = format!(
+        "Content-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20261128/{region}/lambda/aws4_request, SignedHeaders=host, Signature=0\r\n"
+    );
+    let (status, answer) = http("POST", "/2015-03-31/functions", &headers, &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let account = role_arn.split(':').nth(4).expect("the role's account");
+    let arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
+    assert!(answer.contains(&arn), "{answer}");
+    arn
+}

@@ -17,7 +17,7 @@ use crate::aws::Aws;
 use crate::domain::kubernetes::audit::AuditEvent;
 use crate::domain::kubernetes::aws_auth::MastersMapping;
 use crate::domain::kubernetes::rbac::{Binding, BindingFinding};
-use crate::domain::kubernetes::workload::{Finding, Workload};
+use crate::domain::kubernetes::workload::{Finding, Workload, WorkloadKind};
 use crate::error::{AwsError, HandlerError};
 use crate::intake::audit_log::AuditBatch;
 use crate::outcome::{ActorRef, EventRef, Origin, Outcome, ResourceRef, Status};
@@ -60,6 +60,18 @@ pub async fn judge(
         let origin = || origin_of(&event, batch, &region);
         match detect::judge(&event, settings) {
             Judged::Skip(_) => {}
+            Judged::WorkloadClear {
+                kind,
+                namespace,
+                name,
+                why,
+            } => {
+                judged += 1;
+                let id = workload_id(&batch.cluster, &namespace, kind, &name);
+                if workloads.remove(&id).is_some() {
+                    info!(resource = %id, why, "an earlier write in the batch is no longer its state");
+                }
+            }
             Judged::Unreadable(why) => {
                 unreadable += 1;
                 warn!(audit_id = %event.audit_id, why, "skipped: the object cannot be read");
@@ -277,13 +289,18 @@ fn workload_outcome(cluster: &str, w: &Workload, findings: &[Finding], origin: O
     alert(
         ResourceRef {
             kind: "k8s-workload",
-            id: format!("{cluster}/{ns}/{}/{name}", kind.as_str()),
+            id: workload_id(cluster, ns, kind, name),
             arn: None,
         },
         format!("{} {ns}/{name}: {}", kind.as_str(), described.join("; ")),
         note,
         origin,
     )
+}
+
+/// A workload's resource id in alerts: `<cluster>/<namespace>/<Kind>/<name>`.
+fn workload_id(cluster: &str, namespace: &str, kind: WorkloadKind, name: &str) -> String {
+    format!("{cluster}/{namespace}/{}/{name}", kind.as_str())
 }
 
 fn indent(text: &str) -> String {
@@ -371,7 +388,6 @@ fn aws_auth_outcome(cluster: &str, masters: &[MastersMapping], origin: Origin) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::kubernetes::workload::WorkloadKind;
 
     #[test]
     fn the_dedupe_key_names_the_workload_and_changes_with_the_findings_only() {

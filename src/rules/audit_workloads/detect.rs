@@ -21,6 +21,14 @@ pub enum Judged {
         workload: Workload,
         findings: Vec<Finding>,
     },
+    /// A workload as stored that is not to be alerted (nothing wrong, or exempt): an earlier
+    /// write of it in the same batch is no longer what it is.
+    WorkloadClear {
+        kind: WorkloadKind,
+        namespace: String,
+        name: String,
+        why: &'static str,
+    },
     /// A binding, judged once the rules of the ClusterRole it names are known.
     Binding {
         /// `ClusterRoleBinding` or `RoleBinding`.
@@ -58,14 +66,20 @@ pub fn judge(event: &AuditEvent, settings: &Settings) -> Judged {
             Ok(w) => w,
             Err(e) => return Judged::Unreadable(format!("{resource}: {e}")),
         };
-        if workload.meta.is_marked(&settings.exempt_tag_key) {
-            return Judged::Skip("the workload is exempt by label or annotation");
-        }
         let findings = workload.findings();
-        if findings.is_empty() {
-            return Judged::Skip("the workload has everything in place");
-        }
-        return Judged::Workload { workload, findings };
+        let clear = if workload.meta.is_marked(&settings.exempt_tag_key) {
+            "the workload is exempt by label or annotation"
+        } else if findings.is_empty() {
+            "the workload has everything in place"
+        } else {
+            return Judged::Workload { workload, findings };
+        };
+        return Judged::WorkloadClear {
+            kind,
+            namespace: workload.meta.namespace,
+            name: workload.meta.name,
+            why: clear,
+        };
     }
     let Some(json) = object else {
         return Judged::Skip("the audit level recorded no stored object");
@@ -153,7 +167,7 @@ mod tests {
         );
         assert!(matches!(
             judged("deployment-helm-update-good.json"),
-            Judged::Skip(_)
+            Judged::WorkloadClear { .. }
         ));
         assert!(
             matches!(judged("deployment-argocd-create.json"), Judged::Workload { ref findings, .. }
@@ -213,7 +227,9 @@ mod tests {
             serde_json::json!({"team/no-audit": "true"});
         let text = value.to_string();
         let exempt: AuditEvent = serde_json::from_str(&text).unwrap();
-        assert!(matches!(judge(&exempt, &settings), Judged::Skip(why) if why.contains("exempt")));
+        assert!(
+            matches!(judge(&exempt, &settings), Judged::WorkloadClear { why, .. } if why.contains("exempt"))
+        );
     }
 
     #[test]

@@ -174,10 +174,16 @@ pub async fn subscribe(
     };
     let mut decided = remediate::decide(log_group, &current, &wanted);
     if let Decision::Change { finding, .. } = &decided {
-        if !known_destination && settings.mode == Mode::Remediate {
+        // Never a filter to an unknown destination, nor one that streams every audit event.
+        let missing = match (known_destination, settings.audit_filter_pattern.is_some()) {
+            (false, _) => Some("the audit-workloads function's ARN is not known here: set AUDIT_WORKLOADS_FUNCTION_ARN"),
+            (true, false) => Some("no filter pattern is set (AUDIT_FILTER_PATTERN, the template's Mappings.AuditLog): without one every audit event would be streamed"),
+            (true, true) => None,
+        };
+        if let (Some(note), Mode::Remediate) = (missing, settings.mode) {
             decided = Decision::Alert {
                 finding: finding.clone(),
-                note: "the audit-workloads function's ARN is not known here: set AUDIT_WORKLOADS_FUNCTION_ARN".to_owned(),
+                note: note.to_owned(),
             };
         }
     }

@@ -15,6 +15,10 @@ use crate::rules::decision::{Decision, Fix};
 /// The name of our subscription filter on every cluster's log group.
 pub const FILTER_NAME: &str = "eks-remediator-audit-workloads";
 
+/// Subscription filters a log group may have, per the CloudWatch Logs API reference. The
+/// function does not refuse on it (the quota may since have grown); the error decides.
+pub const DOCUMENTED_FILTER_LIMIT: usize = 2;
+
 /// The error CloudWatch Logs answers when a log group has no room for another filter.
 pub const LIMIT_EXCEEDED: &str = "LimitExceededException";
 
@@ -87,13 +91,18 @@ pub fn decide(
                 previous: None,
             },
             note: (!current.is_empty()).then(|| {
+                let names: Vec<&str> = current.iter().map(|f| f.name.as_str()).collect();
+                let full = if current.len() >= DOCUMENTED_FILTER_LIMIT {
+                    format!(
+                        "; CloudWatch Logs documents at most {DOCUMENTED_FILTER_LIMIT} filters a log \
+                         group, so it may refuse this one: make room first"
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
-                    "the log group's other subscription filters are kept: {}",
-                    current
-                        .iter()
-                        .map(|f| f.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "the log group's other subscription filters are kept: {}{full}",
+                    names.join(", ")
                 )
             }),
         },
