@@ -5,7 +5,7 @@
 #![no_main]
 
 use eks_remediator::domain::kubernetes::audit::AuditEvent;
-use eks_remediator::intake::audit_log::{self, Delivery};
+use eks_remediator::intake::audit_log;
 use eks_remediator::rules::audit_workloads::batch::dedupe_key;
 use eks_remediator::rules::audit_workloads::detect::{self, Judged};
 use eks_remediator::rules::audit_workloads::event;
@@ -46,11 +46,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let Some(value) = as_event(data) else { return };
     if audit_log::is_delivery(&value) {
-        if let Ok(Delivery::Audit(batch)) = audit_log::parse(&value) {
-            for entry in &batch.entries {
-                judge(&entry.message);
-            }
-        }
+        let _ = audit_log::read(&value, |message| {
+            judge(message);
+            None::<()>
+        });
         return;
     }
     let _ = runtime::triggered(value, &SETTINGS, event::trigger);

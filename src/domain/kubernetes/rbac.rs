@@ -30,6 +30,11 @@ pub const DISCOVERY_ROLES: &[&str] = &[
     "system:basic-user",
 ];
 
+/// The built-in user-facing roles, whose rules the API server keeps aggregated from other
+/// ClusterRoles (and puts back when edited): none allows every verb on every resource, so a
+/// binding to one needs no look-up of what the role allows.
+pub const AGGREGATED_ROLES: &[&str] = &["admin", "edit", "view"];
+
 /// A ClusterRoleBinding or RoleBinding.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default, rename_all = "camelCase")]

@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{info, info_span, warn, Instrument};
 
 use super::detect::{self, Judged};
 use super::RULE;
@@ -19,7 +20,7 @@ use crate::domain::kubernetes::aws_auth::MastersMapping;
 use crate::domain::kubernetes::rbac::{Binding, BindingFinding};
 use crate::domain::kubernetes::workload::{Finding, Workload, WorkloadKind};
 use crate::error::{AwsError, HandlerError};
-use crate::intake::audit_log::AuditBatch;
+use crate::intake::audit_log::{self, AuditBatch, Delivery};
 use crate::outcome::{ActorRef, EventRef, Origin, Outcome, ResourceRef, Status};
 use crate::runtime;
 use crate::settings::Settings;
@@ -34,32 +35,92 @@ struct Pending {
     key: String,
 }
 
-/// Judges a batch and sends its alerts. An alert that cannot be sent fails the invocation
+/// Reads a CloudWatch Logs delivery, judging each audit event as it is read, then sends the
+/// batch's alerts. An alert that cannot be sent fails the invocation
 /// (after the others were tried), so Lambda delivers the batch again; its dedupe record is
 /// released first, so the retry alerts it.
 pub async fn judge(
     aws: &Aws,
     settings: &Settings,
-    batch: &AuditBatch,
+    delivery: Value,
     now: i64,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let mut unreadable = 0usize;
+    let read = audit_log::read(&delivery, |message| {
+        let read = read_event(message, settings);
+        unreadable += usize::from(
+            read.as_ref()
+                .is_some_and(|r| matches!(r.judged, Judged::Unreadable(_))),
+        );
+        read
+    })?;
+    drop(delivery);
+    let batch = match read {
+        Delivery::Audit(batch) => batch,
+        Delivery::Other { why } => {
+            info!(why, "nothing to judge in this delivery");
+            return Ok(Vec::new());
+        }
+    };
+    let span = info_span!("audit-workloads", cluster = %batch.cluster, stream = %batch.log_stream);
+    judge_batch(aws, settings, batch, now, unreadable)
+        .instrument(span)
+        .await
+}
+
+/// One log event as read: its judgement, who made the request and which it was. Events
+/// skipped on reading are not kept.
+pub struct ReadEvent {
+    judged: Judged,
+    actor: ActorRef,
+    event: EventRef,
+}
+
+/// Parses and judges one log event's message; `None` when there is nothing to keep.
+fn read_event(message: &str, settings: &Settings) -> Option<ReadEvent> {
+    let event: AuditEvent = match serde_json::from_str(message) {
+        Ok(e) => e,
+        Err(error) => {
+            warn!(%error, "skipped: the log event is not an audit event");
+            return None;
+        }
+    };
+    let judged = detect::judge(&event, settings);
+    if let Judged::Skip(_) = judged {
+        return None;
+    }
+    if let Judged::Unreadable(why) = &judged {
+        warn!(audit_id = %event.audit_id, why, "skipped: the object cannot be read");
+    }
+    let (actor, event) = origin_of(&event);
+    Some(ReadEvent {
+        judged,
+        actor,
+        event,
+    })
+}
+
+async fn judge_batch(
+    aws: &Aws,
+    settings: &Settings,
+    batch: AuditBatch<ReadEvent>,
+    now: i64,
+    unreadable: usize,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let region = aws.region().await;
     let mut workloads: BTreeMap<String, Pending> = BTreeMap::new();
     let mut immediate = Vec::new();
     let mut roles: BTreeMap<String, bool> = BTreeMap::new();
-    let (mut unreadable, mut judged) = (0usize, 0usize);
-    for entry in &batch.entries {
-        let event: AuditEvent = match serde_json::from_str(&entry.message) {
-            Ok(e) => e,
-            Err(error) => {
-                unreadable += 1;
-                warn!(id = %entry.id, %error, "skipped: the log event is not an audit event");
-                continue;
-            }
+    let mut judged = 0usize;
+    for read in batch.read {
+        let origin = || Origin {
+            account: batch.account.clone(),
+            region: region.clone(),
+            actor: Some(read.actor.clone()),
+            event: read.event.clone(),
         };
-        let origin = || origin_of(&event, batch, &region);
-        match detect::judge(&event, settings) {
-            Judged::Skip(_) => {}
+        match read.judged {
+            Judged::Skip(_) | Judged::Unreadable(_) => {}
             Judged::WorkloadClear {
                 kind,
                 namespace,
@@ -71,10 +132,6 @@ pub async fn judge(
                 if workloads.remove(&id).is_some() {
                     info!(resource = %id, why, "an earlier write in the batch is no longer its state");
                 }
-            }
-            Judged::Unreadable(why) => {
-                unreadable += 1;
-                warn!(audit_id = %event.audit_id, why, "skipped: the object cannot be read");
             }
             Judged::Workload { workload, findings } => {
                 judged += 1;
@@ -119,7 +176,7 @@ pub async fn judge(
             }
         }
     }
-    info!(cluster = %batch.cluster, events = batch.entries.len(), judged, unreadable,
+    info!(cluster = %batch.cluster, events = batch.events, judged, unreadable,
         workloads = workloads.len(), "batch judged");
     let mut first_error = None;
     let mut outcomes = Vec::new();
@@ -237,30 +294,28 @@ pub fn dedupe_key(cluster: &str, workload: &Workload, findings: &[Finding]) -> S
     )
 }
 
-/// Where an audit event's outcomes come from: the account of the log group, the function's
-/// region, the Kubernetes user (with the IAM principal EKS authenticated) and the audit event.
-fn origin_of(event: &AuditEvent, batch: &AuditBatch, region: &str) -> Origin {
+/// Who made an audit event's request (the Kubernetes user, with the IAM principal EKS
+/// authenticated) and which request it was: with the log group's account and the function's
+/// region, where its outcomes come from.
+fn origin_of(event: &AuditEvent) -> (ActorRef, EventRef) {
     let user = &event.user;
-    Origin {
-        account: batch.account.clone(),
-        region: region.to_owned(),
-        actor: Some(ActorRef {
-            arn: user.iam_arn().unwrap_or(&user.username).to_owned(),
-            kind: "KubernetesUser".to_owned(),
-            username: Some(user.username.clone()),
-            groups: user.groups.clone(),
-        }),
-        event: EventRef {
-            source: AUDIT_SOURCE.to_owned(),
-            name: format!("{} {}", event.verb, event.object_ref.resource),
-            id: event.audit_id.clone(),
-            time: if event.stage_timestamp.is_empty() {
-                event.request_received_timestamp.clone()
-            } else {
-                event.stage_timestamp.clone()
-            },
+    let actor = ActorRef {
+        arn: user.iam_arn().unwrap_or(&user.username).to_owned(),
+        kind: "KubernetesUser".to_owned(),
+        username: Some(user.username.clone()),
+        groups: user.groups.clone(),
+    };
+    let event = EventRef {
+        source: AUDIT_SOURCE.to_owned(),
+        name: format!("{} {}", event.verb, event.object_ref.resource),
+        id: event.audit_id.clone(),
+        time: if event.stage_timestamp.is_empty() {
+            event.request_received_timestamp.clone()
+        } else {
+            event.stage_timestamp.clone()
         },
-    }
+    };
+    (actor, event)
 }
 
 fn alert(resource: ResourceRef, finding: String, note: String, origin: Origin) -> Outcome {

@@ -4,7 +4,8 @@
 use crate::domain::kubernetes::audit::AuditEvent;
 use crate::domain::kubernetes::aws_auth::{self, ConfigMap, MastersMapping};
 use crate::domain::kubernetes::rbac::{
-    binding_findings, Binding, BindingFinding, ClusterRole, CLUSTER_ADMIN, DISCOVERY_ROLES,
+    binding_findings, Binding, BindingFinding, ClusterRole, AGGREGATED_ROLES, CLUSTER_ADMIN,
+    DISCOVERY_ROLES,
 };
 use crate::domain::kubernetes::workload::{Finding, Workload, WorkloadKind};
 use crate::settings::Settings;
@@ -125,13 +126,16 @@ pub fn judge(event: &AuditEvent, settings: &Settings) -> Judged {
 }
 
 /// The ClusterRole whose rules decide a binding, when they must be looked up: not
-/// cluster-admin (known), not a discovery role (never admin), not a namespaced Role.
+/// cluster-admin (known), not a discovery or aggregated built-in role (never all-powerful),
+/// not a namespaced Role.
 pub fn role_to_look_up(binding: &Binding) -> Option<&str> {
     let role = &binding.role_ref;
+    let name = role.name.as_str();
     (role.kind == "ClusterRole"
-        && role.name != CLUSTER_ADMIN
-        && !DISCOVERY_ROLES.contains(&role.name.as_str()))
-    .then_some(role.name.as_str())
+        && name != CLUSTER_ADMIN
+        && !DISCOVERY_ROLES.contains(&name)
+        && !AGGREGATED_ROLES.contains(&name))
+    .then_some(name)
 }
 
 /// Judges a binding once its ClusterRole is known to allow everything (`wildcard`) or not.
@@ -249,6 +253,12 @@ mod tests {
             panic!("not a binding")
         };
         assert_eq!(role_to_look_up(&binding), Some("super-operator"));
+        let edit: Binding = serde_json::from_str(
+            r#"{"metadata":{"name":"team-edit","namespace":"shop"},"roleRef":{"kind":"ClusterRole","name":"edit"},
+            "subjects":[{"kind":"Group","name":"shop-devs"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(role_to_look_up(&edit), None);
         assert_eq!(judge_binding(&binding, false, &Settings::default()), vec![]);
         assert_eq!(judge_binding(&binding, true, &Settings::default()).len(), 1);
     }

@@ -28,7 +28,7 @@ use crate::aws::Aws;
 use crate::domain::partition;
 use crate::error::{AwsError, HandlerError};
 use crate::guard;
-use crate::intake::audit_log::{self, Delivery};
+use crate::intake::audit_log;
 use crate::intake::API_CALL;
 use crate::outcome::{Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::decision::{self, Decision};
@@ -87,19 +87,7 @@ pub async fn outcomes(
     event: Value,
 ) -> Result<Vec<Outcome>, HandlerError> {
     if audit_log::is_delivery(&event) {
-        let batch = match audit_log::parse(&event)? {
-            Delivery::Audit(batch) => batch,
-            Delivery::Other { why } => {
-                info!(why, "nothing to judge in this delivery");
-                return Ok(Vec::new());
-            }
-        };
-        drop(event);
-        let span =
-            info_span!("audit-workloads", cluster = %batch.cluster, stream = %batch.log_stream);
-        return batch::judge(aws, settings, &batch, now())
-            .instrument(span)
-            .await;
+        return batch::judge(aws, settings, event, now()).await;
     }
     let Some((_, created, origin)) = runtime::triggered(event, settings, event::trigger)? else {
         return Ok(Vec::new());
