@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-All six functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
-`detach-node-policy`, `restore-audit-trail`, `notify-eks-finding` and
-`guard-cluster-access`. End to end:
+All seven functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
+`detach-node-policy`, `restore-audit-trail`, `notify-eks-finding`, `guard-cluster-access`
+and `audit-workloads`, and the `sweep` function once. End to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
 2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
@@ -33,38 +33,59 @@ Then, for each scenario (one function in one MODE), it:
      access entry (STANDARD) for the role `contractor`, outside CLUSTER_ADMIN_PRINCIPALS
      (`role/platform-*`), with AmazonEKSClusterAdminPolicy over the cluster and
      AmazonEKSViewPolicy over namespace team-a;
+   - audit-workloads, on a CloudWatch Logs delivery of a cluster's audit log: nothing but its
+     DynamoDB table (DEDUPE_TABLE, partition key `pk`), created once; on a CreateLogGroup
+     event: a cluster like guard-cluster-access's (nothing else to find) and its log group
+     `/aws/eks/<name>/cluster` in moto's CloudWatch Logs, with no subscription filter. Once
+     per account, an IAM role and a Lambda function in moto named like the deployed
+     audit-workloads (AUDIT_WORKLOADS_FUNCTION_ARN): moto's PutSubscriptionFilter, like
+     CloudWatch Logs', refuses a destination function that does not exist;
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
    `events/enforce-cluster-config/create-cluster-console-public.json`,
    `events/detach-node-policy/attach-admin-access.json`,
    `events/restore-audit-trail/stop-logging-by-name.json`,
    `events/notify-eks-finding/policy-anonymous-access-granted.json`,
-   `events/guard-cluster-access/associate-cluster-admin-console.json`) into an event about that
-   resource (plain replacement of the placeholders, see events/README.md);
+   `events/guard-cluster-access/associate-cluster-admin-console.json`,
+   `events/audit-workloads/create-log-group-eks.json`) into an event about that resource
+   (plain replacement of the placeholders, see events/README.md); audit-workloads' deliveries
+   are built instead with scripts/audit_payload.py from sample audit events of
+   `events/audit-workloads/audit-log/` (a Deployment applied without probes and a
+   cluster-admin binding to an outsider; then the same Deployment applied again, which the
+   dedupe table keeps quiet), gzipped and base64-encoded as CloudWatch Logs sends them;
 3. starts cargo lambda's Lambda Runtime API emulator (`cargo lambda watch --only-lambda-apis`),
    runs the built binary against it with the scenario's environment, and sends it the event
    with `cargo lambda invoke`;
-4. prints the resource BEFORE, the function's output, the resource AFTER and the ALERT read
-   back from the SQS queue.
+4. prints the resource BEFORE, the function's output, the resource AFTER and the ALERT(s)
+   read back from the SQS queue.
 
-Last, the CLI (`eks-remediator`, also through the stand-in): `scan`, `replay` of a
-revoke-open-ingress event read-only and with `--apply`, and `scan` again.
+Then the CLI (`eks-remediator`, also through the stand-in): `scan`, `replay` of a
+revoke-open-ingress event read-only and with `--apply`, and `scan` again. Last, the sweep
+repairs a missing subscription, in a moto account of its own (moto's STS) so that it meets
+nothing else: an EKS cluster with its audit log on and its log group without our filter;
+`eks-remediator scan` lists it (`audit-subscriptions`), the `sweep` function (MODE=remediate,
+AUDIT_WORKLOADS_FUNCTION_ARN and AUDIT_FILTER_PATTERN set as the template sets them) puts the
+filter from one scheduled event, and `scan` no longer lists it.
 
 Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
 it also runs each function that changes resources with MODE=alert-only on a second resource
-(notify-eks-finding only ever alerts, so it has no such scenario), and asserts every
+(notify-eks-finding only ever alerts, so it has no such scenario; audit-workloads changes
+only its subscriptions, so its alert-only scenario is a CreateLogGroup), and asserts every
 result: the exit status is 0 when everything holds, 1 when a check fails, 2 when the run
 itself could not be done (emulator, build, timeout). Each scenario has its own Runtime API
 emulator and function process; moto and the stand-in serve the whole run (each scenario
 seeds resources of its own names), their logs in the work directory.
 
 Run it with the tools environment (scripts/demo and tests/blackbox.sh do):
-    source scripts/tools.sh && python scripts/e2e.py [--check] [--verbose]
+    source scripts/tools.sh && python scripts/e2e.py [--check] [--verbose] [--only PART,...]
 
 Every child process runs in its own process group and is killed at exit, also on failure
 or Ctrl-C. Every wait is bounded.
 """
 
 import argparse
+import datetime
+import functools
+import io
 import json
 import os
 import shutil
@@ -76,6 +97,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,6 +111,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
+sys.path.insert(0, str(REPO / "scripts"))
+import audit_payload  # noqa: E402  (CloudWatch Logs subscription payloads from audit events)
 
 # Placeholders of events/README.md.
 PH_ACCOUNT = "123456789012"
@@ -121,6 +146,23 @@ ADMIN_ACCESS_POLICIES = (CLUSTER_ADMIN_ACCESS,
 # caller, role platform-admin, is; the contractor is not.
 CLUSTER_ADMIN_PRINCIPALS = f"arn:aws:iam::{PH_ACCOUNT}:role/platform-*"
 STANDIN = REPO / "scripts" / "eks_access_standin.py"
+# audit-workloads: its subscription filter's name (FILTER_NAME in
+# src/rules/audit_workloads/remediate.rs), its dedupe table, and the Lambda function in moto
+# that stands for the deployed function (the destination of the filters it puts; the template
+# gives the sweep `!GetAtt AuditWorkloadsFunction.Arn`).
+AUDIT_FILTER = "eks-remediator-audit-workloads"
+DEDUPE_TABLE = "eks-remediator-audit-dedupe"
+AUDIT_FUNCTION = "eks-remediator-AuditWorkloadsFunction"
+AUDIT_SAMPLES = EVENTS / "audit-workloads" / "audit-log"
+PH_LOG_GROUP = "/aws/eks/prod/cluster"  # the log group of events/audit-workloads/create-log-group-eks.json
+REALERT_DAYS = "7"
+# Who may be bound to cluster-admin inside a cluster: the sample binding's contractor and
+# dev-team are not.
+K8S_ADMIN_SUBJECTS = "platform-admins"
+# The sweep's own moto account (moto's STS hands out credentials for any account).
+SWEEP_ACCOUNT = "210987654321"
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -318,12 +360,31 @@ def start_standin(workdir, moto_port):
     return port
 
 
-def clients(endpoint):
+def clients(endpoint, keys=None):
+    """boto3 clients for `endpoint`, as moto's default account, or with `keys` (access key,
+    secret, session token from moto's STS) as the account they belong to."""
     cfg = Config(region_name=REGION, connect_timeout=5, read_timeout=30,
                  retries={"max_attempts": 2, "mode": "standard"})
-    kw = dict(endpoint_url=endpoint, aws_access_key_id="testing",
-              aws_secret_access_key="testing", config=cfg)
-    return {name: boto3.client(name, **kw) for name in ("cloudtrail", "ec2", "eks", "iam", "s3", "sns", "sqs", "sts")}
+    key, secret, token = keys or ("testing", "testing", None)
+    kw = dict(endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
+              aws_session_token=token, config=cfg)
+
+    class Clients(dict):
+        """Made on first use: a boto3 client takes tens of milliseconds to build."""
+
+        def __missing__(self, name):
+            self[name] = boto3.client(name, **kw)
+            return self[name]
+
+    return Clients()
+
+
+def assumed_keys(sts, account):
+    """Credentials of a role in `account` from moto's STS: calls made with them see only
+    that account's resources."""
+    cred = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/eks-remediator-e2e",
+                           RoleSessionName="e2e")["Credentials"]
+    return cred["AccessKeyId"], cred["SecretAccessKey"], cred["SessionToken"]
 
 
 def seed_network(ec2):
@@ -481,7 +542,8 @@ class Watch:
 
 class InvokeError(Exception):
     def __init__(self, code, stdout, stderr):
-        super().__init__(f"cargo lambda invoke exited {code}: {stderr.strip() or stdout.strip()}")
+        self.detail = stderr.strip() or stdout.strip()
+        super().__init__(f"cargo lambda invoke exited {code}: {self.detail}")
 
 
 def function_binary(function):
@@ -646,6 +708,33 @@ def check_common(c, fn, rid, output, alerts, status):
 
 
 # --------------------------------------------------------------------------- the functions
+
+def seed_quiet_cluster(ctx, name):
+    """An EKS cluster in moto with nothing for the functions or the CLI's scan to find:
+    private endpoint, every control-plane log (the audit log too), secrets encryption, and an
+    IAM OIDC provider for its issuer. Returns DescribeCluster's cluster."""
+    account = ctx["account"]
+    cluster = ctx["aws"]["eks"].create_cluster(
+        name=name,
+        roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
+        resourcesVpcConfig={"subnetIds": ctx["subnets"], "endpointPublicAccess": False,
+                            "endpointPrivateAccess": True},
+        logging={"clusterLogging": [{"types": list(LOG_TYPES), "enabled": True}]},
+        encryptionConfig=[{"resources": ["secrets"], "provider": {
+            "keyArn": f"arn:aws:kms:{REGION}:{account}:key/{SECRETS_KEY_ID}"}}],
+    )["cluster"]
+    # IRSA is set up (the scan alerts on a cluster whose pods can get no role of their own).
+    # moto 5.2.1 gives every cluster the same issuer, so the first such provider covers all
+    # the account's clusters, and a second is refused as a duplicate.
+    try:
+        ctx["aws"]["iam"].create_open_id_connect_provider(
+            Url=cluster["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
+            ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "EntityAlreadyExists":
+            raise
+    return cluster
+
 #
 # One class per function binary: its sample and warm-up events, its settings, and how a
 # scenario seeds, shows and checks the resource it acts on. `seed` returns a dict with at
@@ -1016,25 +1105,7 @@ class GuardClusterAccess:
         then through the stand-in an access entry for the contractor role with cluster admin
         over the cluster and view over namespace team-a."""
         account = ctx["account"]
-        cluster = ctx["aws"]["eks"].create_cluster(
-            name=name,
-            roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
-            resourcesVpcConfig={"subnetIds": ctx["subnets"], "endpointPublicAccess": False,
-                                "endpointPrivateAccess": True},
-            logging={"clusterLogging": [{"types": list(LOG_TYPES), "enabled": True}]},
-            encryptionConfig=[{"resources": ["secrets"], "provider": {
-                "keyArn": f"arn:aws:kms:{REGION}:{account}:key/{SECRETS_KEY_ID}"}}],
-        )["cluster"]
-        # IRSA is set up (the scan alerts on a cluster whose pods can get no role of their own).
-        # moto 5.2.1 gives every cluster the same issuer, so the first such provider covers all
-        # the run's clusters, and a second is refused as a duplicate.
-        try:
-            ctx["aws"]["iam"].create_open_id_connect_provider(
-                Url=cluster["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
-                ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "EntityAlreadyExists":
-                raise
+        seed_quiet_cluster(ctx, name)
         principal = f"arn:aws:iam::{account}:role/{CONTRACTOR_ROLE}"
         eks = ctx["standin_eks"]
         eks.create_access_entry(clusterName=name, principalArn=principal, type="STANDARD")
@@ -1118,11 +1189,332 @@ class GuardClusterAccess:
             "the undo names the cluster, the principal, the policy and its cluster scope", repr(undo))
 
 
+# audit-workloads: what its scenarios share -----------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def audit_filter_pattern():
+    """The subscription filter pattern of template.yaml (`Mappings.AuditLog.Filter.Pattern`),
+    which the template hands audit-workloads and the sweep as AUDIT_FILTER_PATTERN."""
+    import match_patterns  # noqa: PLC0415  (PyYAML, from the tools environment)
+    template = match_patterns.load_template(str(REPO / "template.yaml"))
+    return template["Mappings"]["AuditLog"]["Filter"]["Pattern"]
+
+
+def audit_function_arn(ctx):
+    """The Lambda function in moto that stands for the deployed audit-workloads, made once per
+    account (with the IAM role to run it: moto checks that the role exists); returns its ARN.
+    moto never runs it: it is the destination our subscription filters name, which
+    PutSubscriptionFilter requires to exist."""
+    if "audit_function_arn" not in ctx:
+        aws = ctx["aws"]
+        role = aws["iam"].create_role(RoleName=f"eks-remediator-{AuditWorkloads.name}",
+                                      AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n")
+        ctx["audit_function_arn"] = aws["lambda"].create_function(
+            FunctionName=AUDIT_FUNCTION, Runtime="provided.al2023", Handler="bootstrap", Role=role,
+            Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    return ctx["audit_function_arn"]
+
+
+def dedupe_table(ctx):
+    """audit-workloads' DEDUPE_TABLE in moto, made once: partition key `pk` (S), on demand,
+    TTL on `expires`, as the template makes it."""
+    if not ctx.get("dedupe_table"):
+        ddb = ctx["aws"]["dynamodb"]
+        try:
+            ddb.create_table(TableName=DEDUPE_TABLE, BillingMode="PAY_PER_REQUEST",
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            ddb.update_time_to_live(TableName=DEDUPE_TABLE, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": "expires"})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+        ctx["dedupe_table"] = DEDUPE_TABLE
+    return ctx["dedupe_table"]
+
+
+def audit_env(ctx):
+    """audit-workloads' settings: its dedupe table, the allow-lists, and its own ARN and the
+    filter pattern for the subscriptions it puts (the emulator's invoked function ARN is not
+    the deployed function's)."""
+    return {
+        "DEDUPE_TABLE": dedupe_table(ctx),
+        "REALERT_DAYS": REALERT_DAYS,
+        "K8S_ADMIN_SUBJECTS": K8S_ADMIN_SUBJECTS,
+        "CLUSTER_ADMIN_PRINCIPALS": CLUSTER_ADMIN_PRINCIPALS,
+        "AUDIT_WORKLOADS_FUNCTION_ARN": audit_function_arn(ctx),
+        "AUDIT_FILTER_PATTERN": audit_filter_pattern(),
+    }
+
+
+def audit_sample(name):
+    return json.loads((AUDIT_SAMPLES / name).read_text("utf-8"))
+
+
+def k8s_time(moment):
+    """An audit event's timestamp (RFC 3339, microseconds, UTC)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_event(sample, account, key, when=None):
+    """A sample audit event as a new write: the account's principals, an audit ID of its own
+    (derived from `key`, so that each scenario and each write has its own) and the time
+    `when` (now by default)."""
+    text = (AUDIT_SAMPLES / sample).read_text("utf-8").replace(PH_ACCOUNT, account)
+    event = json.loads(text)
+    event["auditID"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"eks-remediator/{key}/{sample}"))
+    done = when or datetime.datetime.now(datetime.timezone.utc)
+    event["requestReceivedTimestamp"] = k8s_time(done - datetime.timedelta(milliseconds=20))
+    event["stageTimestamp"] = k8s_time(done)
+    return event
+
+
+def describe_delivery(payload):
+    """The log events of a CloudWatch Logs delivery, one line each."""
+    doc = audit_payload.decode_payload(payload)
+    size = len(payload["awslogs"]["data"])
+    lines = [f"CloudWatch Logs delivery of {doc['logGroup']} ({doc['logStream']}), "
+             f"{len(doc['logEvents'])} log event(s), {size:,} bytes of base64 gzip:"]
+    for entry in doc["logEvents"]:
+        e = json.loads(entry["message"])
+        ref = e.get("objectRef") or {}
+        where = f"{ref['namespace']}/{ref.get('name', '')}" if ref.get("namespace") else ref.get("name", "")
+        agent = (e.get("userAgent") or "?").split(" ")[0]
+        lines.append(f"  {e['verb']} {ref.get('resource')} {where} by {e['user']['username']} "
+                     f"({agent}), audit ID {e['auditID']}")
+    return "\n".join(lines)
+
+
+def epoch_text(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+class AuditWorkloads:
+    """audit-workloads on a CloudWatch Logs delivery of cluster `name`'s audit log (no AWS
+    resource: the cluster exists only in the log): a Deployment applied without probes and a
+    cluster-admin binding to an outsider give one alert each. With `repeat`, the same
+    Deployment applied again (a new write, the same findings) gives none: DEDUPE_TABLE holds
+    the first alert's record."""
+    name = "audit-workloads"
+    # A CreateLogGroup of a Lambda function's log group: it answers with no outcomes.
+    warmup = EVENTS / name / "not-for-me-create-log-group-lambda.json"
+    deployment = "deployment-apply-no-probes.json"
+    binding = "clusterrolebinding-cluster-admin-outsider.json"
+
+    trigger = "its audit log"
+
+    def __init__(self, repeat=False):
+        self.repeat = repeat
+        self.variant = "again" if repeat else "delivery"
+        self.alerts_expected = 0 if repeat else 2
+        self.samples = (self.deployment,) if repeat else (self.deployment, self.binding)
+
+    def env(self, ctx):
+        return audit_env(ctx)
+
+    def seed(self, ctx, name):
+        """Nothing in AWS but the dedupe table (once): the cluster exists only in the log."""
+        dedupe_table(ctx)
+        deploy, binding = (audit_sample(s)["objectRef"] for s in (self.deployment, self.binding))
+        return {"name": name, "id": name, "cluster": name,
+                "workload": f"{name}/{deploy['namespace']}/Deployment/{deploy['name']}",
+                "binding": f"{name}/ClusterRoleBinding/{binding['name']}"}
+
+    def make_event(self, ctx, r, path):
+        key = f"{r['cluster']}/{'again' if self.repeat else 'first'}"
+        events = [audit_event(s, ctx["account"], key) for s in self.samples]
+        r["events"] = {s: e for s, e in zip(self.samples, events)}
+        payload = audit_payload.build_payload(events, cluster=r["cluster"], account=ctx["account"])
+        path.write_text(json.dumps(payload), "utf-8")
+        return payload, (f"built with scripts/audit_payload.py from "
+                         f"{AUDIT_SAMPLES.relative_to(REPO)}/{{{','.join(self.samples)}}}, "
+                         f"with audit IDs and times of their own")
+
+    def describe_event(self, event, r):
+        text = describe_delivery(event)
+        if self.repeat:
+            text += "\n  (the Deployment of the scenario before, applied again unchanged)"
+        return text
+
+    def replacements(self, r):
+        raise NotImplementedError("audit-workloads builds its deliveries (make_event)")
+
+    def state(self, ctx, r):
+        """The dedupe records of the cluster's workloads: (key, alerted, expires)."""
+        pages = ctx["aws"]["dynamodb"].get_paginator("scan").paginate(
+            TableName=dedupe_table(ctx), FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": f"workload#{r['cluster']}#"}})
+        return sorted((i["pk"]["S"], int(i["alerted"]["N"]), int(i["expires"]["N"]))
+                      for page in pages for i in page.get("Items", []))
+
+    def show(self, title, r, records):
+        print(f"{title}: DEDUPE_TABLE {DEDUPE_TABLE}, the workloads of cluster {r['cluster']} "
+              f"already alerted (REALERT_DAYS={REALERT_DAYS})")
+        if not records:
+            print("  (none)")
+        for key, alerted, expires in records:
+            print(f"  {key}")
+            print(f"    alerted {epoch_text(alerted)}; the same findings stay quiet until "
+                  f"{epoch_text(expires)}")
+        print()
+
+    def check(self, c, mode, r, before, after, output, alerts):
+        outcomes = output.get("outcomes") if isinstance(output, dict) else None
+        key_prefix = "workload#" + r["workload"].replace("/", "#") + "#"
+        if self.repeat:
+            c.that(len(before) == 1 and before[0][0].startswith(key_prefix),
+                   "BEFORE: the first delivery's record of the Deployment is in DEDUPE_TABLE",
+                   repr(before))
+            c.that(outcomes == [], "the output has no outcome", json.dumps(output))
+            c.that(alerts == [], "no alert was published",
+                   "; ".join(a["subject"] or a["raw"] for a in alerts))
+            c.that(after == before, "AFTER: the record is unchanged (not alerted again)",
+                   f"before {before}, after {after}")
+            return
+        c.that(before == [], "BEFORE: no record of the cluster's workloads", repr(before))
+        c.that(isinstance(outcomes, list) and len(outcomes) == 2, "the output has two outcomes",
+               json.dumps(output))
+        outcomes = outcomes if isinstance(outcomes, list) else []
+        c.that(sorted(o.get("resource") or "" for o in outcomes) == sorted([r["workload"], r["binding"]]),
+               f"the outcomes are about {r['workload']} and {r['binding']}", json.dumps(outcomes))
+        c.that(all(o.get("rule") == self.name and o.get("status") == "alert" and o.get("actions") == []
+                   for o in outcomes),
+               f"both outcomes are rule {self.name}, status alert, no actions", json.dumps(outcomes))
+        c.that(len(alerts) == 2, "exactly two alerts were published", f"{len(alerts)} alerts")
+        docs = {}
+        for a in alerts:
+            doc = a["doc"] if isinstance(a["doc"], dict) else {}
+            res = doc.get("resource") if isinstance(doc.get("resource"), dict) else {}
+            docs[res.get("type")] = doc
+            subject = a["subject"] or ""
+            c.that(a["doc"] is not None and not a["error"] and subject.startswith("[eks-remediator]")
+                   and len(subject) <= 100,
+                   f"the {res.get('type')} alert is a JSON document with an [eks-remediator] subject",
+                   a["error"] or repr(subject))
+        for kind, rid, sample in (("k8s-workload", r["workload"], self.deployment),
+                                  ("k8s-binding", r["binding"], self.binding)):
+            doc, event = docs.get(kind, {}), r["events"][sample]
+            res = doc.get("resource") if isinstance(doc.get("resource"), dict) else {}
+            c.that(res.get("id") == rid, f"an alert about {kind} {rid}", repr(sorted(docs)))
+            c.that(doc.get("rule") == self.name and doc.get("status") == "alert"
+                   and doc.get("actions") == [] and doc.get("undo") is None,
+                   f"{kind}: rule {self.name}, status alert, no actions, undo null",
+                   json.dumps({k: doc.get(k) for k in ("rule", "status", "actions", "undo")}))
+            actor = doc.get("actor") if isinstance(doc.get("actor"), dict) else {}
+            user = event["user"]
+            c.that(actor.get("arn") == user["extra"]["arn"][0] and actor.get("username") == user["username"]
+                   and actor.get("groups") == user["groups"],
+                   f"{kind}: the actor is the IAM principal EKS authenticated, with the Kubernetes "
+                   f"username and groups", repr(actor))
+            ev = doc.get("event") if isinstance(doc.get("event"), dict) else {}
+            ref = event["objectRef"]
+            c.that(ev.get("id") == event["auditID"] and ev.get("name") == f"{event['verb']} {ref['resource']}"
+                   and ev.get("source") == "kubernetes.audit",
+                   f"{kind}: the event is the audit event ({event['verb']} {ref['resource']}, "
+                   f"audit ID {event['auditID']})", repr(ev))
+        workload = docs.get("k8s-workload", {})
+        finding, note = workload.get("finding") or "", workload.get("note") or ""
+        wanted = ("no readiness probe", "no liveness probe", "no CPU request", "no memory request",
+                  "no memory limit", "names no version")
+        c.that(all(w in finding for w in wanted),
+               "the workload alert lists its findings: " + ", ".join(wanted), repr(finding))
+        c.that(all(y in note for y in ("readinessProbe:", "livenessProbe:", "requests:", "limits:")),
+               "the workload alert's note has the YAML that fixes them", repr(note))
+        finding = docs.get("k8s-binding", {}).get("finding") or ""
+        c.that("cluster-admin" in finding and "contractor@example.com" in finding and "dev-team" in finding,
+               "the binding alert names cluster-admin and both outsiders", repr(finding))
+        c.that(len(after) == 1 and after[0][0].startswith(key_prefix),
+               f"AFTER: DEDUPE_TABLE holds one record, {key_prefix}<hash of the findings>",
+               repr(after))
+
+
+class AuditSubscribe:
+    """audit-workloads on CloudTrail's CreateLogGroup of a cluster's log group (EKS makes it
+    when the cluster's control-plane logging starts): the function subscribes the log group
+    to itself."""
+    name = "audit-workloads"
+    variant = "subscribe"
+    trigger = "CreateLogGroup"
+    resource_type = "log-group"
+    sample = EVENTS / name / "create-log-group-eks.json"
+    warmup = AuditWorkloads.warmup
+    undo_prefix = "aws logs delete-subscription-filter"
+
+    def env(self, ctx):
+        return audit_env(ctx)
+
+    def seed(self, ctx, name):
+        """A cluster with its audit log on (nothing else for the CLI's scan to find) and its log
+        group, as EKS makes it, without a subscription filter."""
+        seed_quiet_cluster(ctx, name)
+        log_group = audit_payload.log_group_name(name)
+        ctx["aws"]["logs"].create_log_group(logGroupName=log_group)
+        return {"name": name, "id": log_group, "cluster": name, "log_group": log_group,
+                "destination": audit_function_arn(ctx)}
+
+    def replacements(self, r):
+        return [(PH_LOG_GROUP, r["log_group"])]
+
+    def describe_event(self, event, r):
+        detail = event["detail"]
+        return (f"{detail['eventName']} {detail['requestParameters']['logGroupName']} by "
+                f"{detail['userIdentity']['arn']} (EKS, as cluster {r['cluster']}'s logging starts)")
+
+    def state(self, ctx, r):
+        """The log group's subscription filters: (name, destination, pattern)."""
+        filters = ctx["aws"]["logs"].describe_subscription_filters(
+            logGroupName=r["log_group"]).get("subscriptionFilters", [])
+        return sorted((f["filterName"], f["destinationArn"], f.get("filterPattern", "")) for f in filters)
+
+    def show(self, title, r, filters):
+        print(f"{title}: CloudWatch Logs log group {r['log_group']} (cluster {r['cluster']}, "
+              f"audit log on), subscription filters")
+        show_filters(filters)
+        if title == "BEFORE":
+            print(f"  (audit-workloads is {r['destination']})")
+        print()
+
+    def check(self, c, mode, r, before, after, output, alerts):
+        c.that(before == [], "BEFORE: the log group has no subscription filter", repr(before))
+        if mode == "alert-only":
+            c.that(after == [], "no subscription filter was put", repr(after))
+            check_common(c, self, r["id"], output, alerts, "would-remediate")
+            return
+        wanted = [(AUDIT_FILTER, r["destination"], audit_filter_pattern())]
+        c.that(after == wanted, f"AFTER: one filter, {AUDIT_FILTER}, to audit-workloads with the "
+               f"template's pattern (DescribeSubscriptionFilters)", repr(after))
+        o, doc = check_common(c, self, r["id"], output, alerts, "remediated")
+        action = f"PutSubscriptionFilter {r['log_group']} {AUDIT_FILTER}"
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        undo = (f"aws logs delete-subscription-filter --log-group-name '{r['log_group']}' "
+                f"--filter-name {AUDIT_FILTER}")
+        c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
+
+
+def show_filters(filters):
+    if not filters:
+        print("  (none)   <- the cluster's audit log is not streamed to audit-workloads")
+    for name, destination, pattern in filters:
+        shown = pattern if len(pattern) <= 60 else f"{pattern[:57]}... ({len(pattern)} characters)"
+        print(f"  {name} -> {destination}")
+        print(f"    pattern {shown}")
+
+
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
 TRAIL, FINDING, ACCESS = RestoreAuditTrail(), NotifyEksFinding(), GuardClusterAccess()
-FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS)
+# audit-workloads has two kinds of trigger: its audit log (AUDIT, the one in FUNCTIONS, which
+# the benchmark measures) and the CreateLogGroup of a cluster's log group (AUDIT_LOGS).
+AUDIT, AUDIT_AGAIN, AUDIT_LOGS = AuditWorkloads(), AuditWorkloads(repeat=True), AuditSubscribe()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS, AUDIT)
+SWEEP = "sweep"
+SCHEDULED_EVENT = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
 
 
 class Scenario(NamedTuple):
@@ -1157,6 +1549,17 @@ SCENARIOS = [
              "an outsider given cluster-admin, then taken away"),
     Scenario(ACCESS, "alert-only", "demo-access-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
+    # MODE governs audit-workloads' subscriptions only: its findings are always alerts.
+    Scenario(AUDIT, "remediate", "demo-audit", True,
+             "a cluster's audit log: a Deployment applied without probes, cluster-admin bound to "
+             "an outsider"),
+    # The same cluster (so the same dedupe key): the repeat of the scenario above.
+    Scenario(AUDIT_AGAIN, "remediate", "demo-audit", True,
+             "the same Deployment applied again, unchanged: already alerted, so no alert"),
+    Scenario(AUDIT_LOGS, "remediate", "demo-audit-logs", True,
+             "a cluster's log group created: audit-workloads subscribes it to itself"),
+    Scenario(AUDIT_LOGS, "alert-only", "demo-audit-logs-alert-only", False,
+             "the same in alert-only mode: reported, not subscribed"),
 ]
 
 
@@ -1166,7 +1569,7 @@ def function_env(fn, mode, ctx):
     return {
         "MODE": mode,
         "ALERT_TOPIC_ARN": ctx["topic"],
-        **fn.settings,
+        **(fn.env(ctx) if hasattr(fn, "env") else fn.settings),
         # Loop prevention: the function's own role (the events' actors are other principals).
         "SELF_ROLE_ARNS": f"arn:aws:iam::{ctx['account']}:role/eks-remediator-{fn.name}",
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -1183,21 +1586,21 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
     """Runs `fn` on one event about `resource`; returns (before, after, output, alerts)."""
     aws = ctx["aws"]
     print("=" * 78)
-    print(f"{title}: {fn.name}, MODE={mode}")
+    on = f" on {fn.trigger}" if hasattr(fn, "trigger") else ""
+    print(f"{title}: {fn.name}{on}, MODE={mode}")
     print(f"  {what}")
     print("=" * 78)
-    event_path = workdir / f"event-{resource['name']}.json"
-    event = build_event(fn.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
-                                    *fn.replacements(resource)], event_path)
+    event_path = workdir / f"event-{resource['name']}-{label_of(fn, mode)}.json"
+    event, provenance = make_event(fn, ctx, resource, event_path)
 
-    label = f"{fn.name}-{mode}"
+    label = label_of(fn, mode)
     watch = start_function(fn.name, label, function_env(fn, mode, ctx), fn.warmup, workdir)
     try:
         before = fn.state(ctx, resource)
         fn.show("BEFORE", resource, before)
         describe = getattr(fn, "describe_event", describe_event)
         print(f"EVENT: {describe(event, resource)}")
-        print(f"  from {fn.sample.relative_to(REPO)}, placeholders replaced ({event_path.name})")
+        print(f"  {provenance} ({event_path.name})")
         print()
         log_mark = len(watch.function.log_text())
         try:
@@ -1209,7 +1612,7 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
         fn_log = watch.function.log_text()[log_mark:]
     finally:
         watch.stop()
-    ctx["timings"].append((f"invoke {fn.name} ({mode})", secs))
+    ctx["timings"].append((f"invoke {label}", secs))
     print(f"FUNCTION OUTPUT (cargo lambda invoke, {secs * 1000:.0f} ms round trip):")
     print(indent(json.dumps(output, indent=2)))
     print()
@@ -1219,9 +1622,26 @@ def run_scenario(title, fn, mode, what, resource, ctx, workdir, verbose):
         print()
     after = fn.state(ctx, resource)
     fn.show("AFTER", resource, after)
-    alerts = drain_alerts(aws["sqs"], ctx["queue"], expect=1)
+    alerts = drain_alerts(aws["sqs"], ctx["queue"], expect=getattr(fn, "alerts_expected", 1))
     show_alerts(alerts)
     return before, after, output, alerts
+
+
+def label_of(fn, mode):
+    """The scenario's label in file names and timings: the function (and, for a function
+    with several kinds of trigger, which one) and the mode."""
+    variant = getattr(fn, "variant", "")
+    return f"{fn.name}{'-' + variant if variant else ''}-{mode}"
+
+
+def make_event(fn, ctx, resource, path):
+    """The scenario's event about `resource`, written to `path`, and where it comes from: the
+    function's sample with its placeholders replaced, or what the class builds itself."""
+    if hasattr(fn, "make_event"):
+        return fn.make_event(ctx, resource, path)
+    event = build_event(fn.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
+                                    *fn.replacements(resource)], path)
+    return event, f"from {fn.sample.relative_to(REPO)}, placeholders replaced"
 
 
 def run_cli(args, env):
@@ -1263,7 +1683,9 @@ def cli_scenario(ctx, workdir, check):
     c.that(code == 1, "scan exits 1 when it finds violations", str(code))
     c.that(group["id"] in out, f"scan lists {group['id']}", out)
     for fn, resource in ctx["left_alone"]:
-        if fn is ACCESS:  # the access scan reads the stand-in's access entries
+        # The access scan reads the stand-in's access entries; audit-subscriptions the
+        # clusters whose audit log is on, and their log groups' filters.
+        if fn is ACCESS or fn is AUDIT_LOGS:
             c.that(resource["id"] in out, f"scan lists {resource['id']} (left in alert-only mode)",
                    out)
     event_path = workdir / "event-demo-cli.json"
@@ -1282,6 +1704,158 @@ def cli_scenario(ctx, workdir, check):
     return c.failures if check else []
 
 
+def sweep_scenario(ctx, workdir, check):
+    """The sweep repairs a missing subscription. In a moto account of its own, so that the
+    sweep (MODE=remediate) meets nothing but what is seeded here: an EKS cluster with its audit
+    log on and its log group without our filter, a GuardDuty detector and a trail as the sweep
+    wants them. `scan` lists the log group, one scheduled event to the `sweep` function puts
+    the filter, and `scan` no longer lists it. Returns the failed checks."""
+    print("=" * 78)
+    print("The sweep: a cluster's audit log not streamed to audit-workloads")
+    print("  in an account of its own: an EKS cluster with its audit log on, and its log group")
+    print("  without our subscription filter (made before the stack, or the filter removed);")
+    print("  eks-remediator scan lists it (audit-subscriptions), the sweep function with")
+    print("  MODE=remediate subscribes it, and the next scan no longer lists it")
+    print("=" * 78)
+    c = Checks("sweep")
+    keys = assumed_keys(ctx["aws"]["sts"], SWEEP_ACCOUNT)
+    aws = clients(f"http://127.0.0.1:{ctx['moto_port']}", keys)
+    account = aws["sts"].get_caller_identity()["Account"]
+    _, subnets = seed_network(aws["ec2"])
+    topic, queue = seed_alerts(aws["sns"], aws["sqs"])
+    own = {"aws": aws, "account": account, "subnets": subnets}
+    name = "demo-sweep"
+    seed_quiet_cluster(own, name)
+    log_group = audit_payload.log_group_name(name)
+    aws["logs"].create_log_group(logGroupName=log_group)
+    destination = audit_function_arn(own)
+    seed_audit_trail(aws, f"{name}-trail")
+    log(f"seeded account {account}: cluster {name}, log group {log_group}, detector and trail")
+
+    # Through the stand-in, as the CLI and guard-cluster-access: the sweep's access scan reads
+    # access entries, which moto lacks.
+    aws_env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ctx['standin_port']}",
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": keys[0],
+        "AWS_SECRET_ACCESS_KEY": keys[1],
+        "AWS_SESSION_TOKEN": keys[2],
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    cli_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cli_env.update(aws_env, RUST_LOG="warn")
+
+    def scan(label):
+        code, out, err = run_cli(["scan", "--region", REGION], cli_env)
+        print(f"$ eks-remediator scan --region {REGION}    # account {account}, {label}; exit {code}")
+        print(indent(out.rstrip() or err.rstrip()))
+        print()
+        return code, out
+
+    def listed(out):
+        return [line for line in out.splitlines() if f"log-group {log_group}" in line]
+
+    before = AUDIT_LOGS.state(own, {"log_group": log_group})
+    print(f"BEFORE: CloudWatch Logs log group {log_group} (cluster {name}, audit log on), "
+          f"subscription filters")
+    show_filters(before)
+    print()
+    code, out = scan("before")
+    rows = listed(out)
+    c.that(code == 1, "scan exits 1 when it finds violations", str(code))
+    c.that(len(rows) == 1 and "would-remediate" in rows[0] and AUDIT.name in rows[0]
+           and "not streamed to audit-workloads" in rows[0],
+           f"scan lists {log_group}: would-remediate, {AUDIT.name}, not streamed", out)
+
+    fn_env = dict(aws_env, **{
+        "MODE": "remediate",
+        "ALERT_TOPIC_ARN": topic,
+        # As the template sets them for the sweep.
+        "AUDIT_WORKLOADS_FUNCTION_ARN": destination,
+        "AUDIT_FILTER_PATTERN": audit_filter_pattern(),
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "RUST_LOG": "info",
+    })
+    event_path = workdir / "event-sweep.json"
+    build_event(SCHEDULED_EVENT, [(PH_ACCOUNT, account)], event_path)
+    print(f"SWEEP: the {SWEEP} function, MODE=remediate, AUDIT_WORKLOADS_FUNCTION_ARN={destination}")
+    print(f"  one scheduled event ({SCHEDULED_EVENT.relative_to(REPO)}, account {account})")
+    print()
+    watch = Watch(SWEEP, "sweep-remediate", fn_env, workdir)
+    log(f"starting: {' '.join(watch.argv)}")
+    error = None
+    try:
+        watch.wait_listening()
+        watch.start_function()
+        # No warm-up: every scheduled event is a whole sweep. The first invocation also waits
+        # for the function to start.
+        started = time.monotonic()
+        try:
+            output, secs = watch.invoke(event_path, READY_TIMEOUT, progress=True)
+        except InvokeError as exc:
+            output, secs, error = None, time.monotonic() - started, exc
+    finally:
+        watch.stop()
+    # The first invocation includes the function's start (no warm-up: see above).
+    ctx["timings"].append(("invoke sweep (remediate, with its start)", secs))
+    if error is None:
+        print(f"FUNCTION OUTPUT (cargo lambda invoke, {secs * 1000:.0f} ms round trip):")
+        print(indent(json.dumps(output, indent=2)))
+    else:
+        # moto has no DescribeClusterVersions: the version hygiene scan fails, and the sweep
+        # fails its invocation once the other scans' outcomes are delivered.
+        print("FUNCTION ERROR (expected: moto has no DescribeClusterVersions, so the "
+              "cluster-versions scan fails; the other scans' outcomes still count):")
+        print(indent(invoke_error_text(error.detail)))
+    print()
+    c.that(error is None or ("cluster-versions" in error.detail and "1 scan" in error.detail),
+           "the sweep answers, or fails only for the cluster-versions scan",
+           error.detail if error else "")
+    after = AUDIT_LOGS.state(own, {"log_group": log_group})
+    print(f"AFTER: CloudWatch Logs log group {log_group}, subscription filters")
+    show_filters(after)
+    print()
+    alerts = drain_alerts(aws["sqs"], queue, expect=1)
+    show_alerts(alerts)
+    c.that(after == [(AUDIT_FILTER, destination, audit_filter_pattern())],
+           f"AFTER: one filter, {AUDIT_FILTER}, to audit-workloads with the template's pattern",
+           repr(after))
+    mine = [a["doc"] for a in alerts if isinstance(a["doc"], dict)
+            and (a["doc"].get("resource") or {}).get("id") == log_group]
+    doc = mine[0] if len(mine) == 1 else {}
+    action = f"PutSubscriptionFilter {log_group} {AUDIT_FILTER}"
+    c.that(len(alerts) == 1 and len(mine) == 1, f"one alert, about {log_group}",
+           "; ".join(a["subject"] or a["raw"] for a in alerts))
+    c.that(doc.get("rule") == AUDIT.name and doc.get("status") == "remediated"
+           and doc.get("actions") == [action],
+           f"the alert: rule {AUDIT.name}, status remediated, actions [{action!r}]",
+           json.dumps({k: doc.get(k) for k in ("rule", "status", "actions")}))
+    c.that(isinstance(doc.get("undo"), str) and doc["undo"].startswith(AUDIT_LOGS.undo_prefix),
+           f"the alert's undo starts with '{AUDIT_LOGS.undo_prefix}'", repr(doc.get("undo")))
+    code, out = scan("after the sweep")
+    c.that(not listed(out), f"scan no longer lists {log_group}", out)
+    return c.failures if check else []
+
+
+def invoke_error_text(detail):
+    """cargo lambda invoke's report of a function error, without its own advertisement."""
+    lines = detail.splitlines()
+    cut = next((i for i, line in enumerate(lines) if "Was this behavior unexpected?" in line), len(lines))
+    return "\n".join(lines[:cut]).rstrip()
+
+
+def seed_audit_trail(aws, name):
+    """What the sweep's restore-audit-trail scan wants in an account, so that it finds nothing:
+    a GuardDuty detector with EKS audit logs and runtime monitoring, and a trail logging."""
+    aws["guardduty"].create_detector(Enable=True, Features=[
+        {"Name": "EKS_AUDIT_LOGS", "Status": "ENABLED"},
+        {"Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+         "AdditionalConfiguration": [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "ENABLED"}]}])
+    aws["s3"].create_bucket(Bucket=f"{name}-logs")
+    aws["cloudtrail"].create_trail(Name=name, S3BucketName=f"{name}-logs", IsMultiRegionTrail=True)
+    aws["cloudtrail"].start_logging(Name=name)
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1289,6 +1863,8 @@ def main():
                     help="assert the results and also run the alert-only scenarios")
     ap.add_argument("--verbose", "-v", action="store_true", help="print the functions' logs")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, events)")
+    ap.add_argument("--only", metavar="PART,...",
+                    help="run only these parts: function names, `cli`, `sweep` (default: all)")
     args = ap.parse_args()
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -1302,7 +1878,7 @@ def main():
     t0 = time.monotonic()
     failures = []
     try:
-        build_functions([fn.name for fn in FUNCTIONS])
+        build_functions([fn.name for fn in FUNCTIONS] + [SWEEP, "eks-remediator"])
         moto_port = start_moto(workdir)
         standin_port = start_standin(workdir, moto_port)
         aws = clients(f"http://127.0.0.1:{moto_port}")
@@ -1317,7 +1893,8 @@ def main():
         log(f"seeded account {account}: {vpc_id} ({', '.join(subnets)}), topic {topic}")
 
         # Numbered in the order they run: without --check, only the demo scenarios.
-        chosen = [s for s in SCENARIOS if args.check or s.demo]
+        only = set(args.only.split(",")) if args.only else None
+        chosen = [s for s in SCENARIOS if (args.check or s.demo) and (not only or s.fn.name in only)]
         for number, s in enumerate(chosen, 1):
             title, fn = f"Scenario {number}", s.fn
             resource = fn.seed(ctx, s.resource)
@@ -1330,7 +1907,10 @@ def main():
                 fn.check(c, s.mode, resource, *result)
                 print()
                 failures += c.failures
-        failures += cli_scenario(ctx, workdir, args.check)
+        if not only or "cli" in only:
+            failures += cli_scenario(ctx, workdir, args.check)
+        if not only or "sweep" in only:
+            failures += sweep_scenario(ctx, workdir, args.check)
         timings = ", ".join(f"{name} {secs * 1000:.0f} ms" for name, secs in ctx["timings"])
         log(f"done in {time.monotonic() - t0:.1f}s ({timings})")
     except (SetupError, BotoCoreError, ClientError) as exc:
