@@ -29,13 +29,18 @@ pub struct ObjectMeta {
 
 impl ObjectMeta {
     /// Whether the label or annotation `key` is `true`: Kubernetes objects carry no AWS tags,
-    /// so `EXEMPT_TAG_KEY` is read from their labels and annotations.
+    /// so `EXEMPT_TAG_KEY` is read from their labels and annotations. A label or annotation key
+    /// cannot hold `:` (the default `eks-remediator:exempt`), so the key with its `:` as `/`
+    /// (`eks-remediator/exempt`) counts too.
     pub fn is_marked(&self, key: &str) -> bool {
         let yes = |v: &String| {
             v.trim()
                 .eq_ignore_ascii_case(crate::settings::EXEMPT_TAG_VALUE)
         };
-        self.labels.get(key).is_some_and(yes) || self.annotations.get(key).is_some_and(yes)
+        let kubernetes_key = key.replace(':', "/");
+        [key, kubernetes_key.as_str()].iter().any(|k| {
+            self.labels.get(*k).is_some_and(yes) || self.annotations.get(*k).is_some_and(yes)
+        })
     }
 }
 
@@ -64,5 +69,9 @@ mod tests {
         let meta: ObjectMeta =
             serde_json::from_str(r#"{"labels":{"eks-remediator:exempt":"false"}}"#).unwrap();
         assert!(!meta.is_marked("eks-remediator:exempt"));
+        let meta: ObjectMeta =
+            serde_json::from_str(r#"{"labels":{"eks-remediator/exempt":"true"}}"#).unwrap();
+        assert!(meta.is_marked("eks-remediator:exempt"));
+        assert!(meta.is_marked("eks-remediator/exempt"));
     }
 }

@@ -155,7 +155,11 @@ async fn judge_batch(
                     None => false,
                     Some(role) => match roles.get(role) {
                         Some(known) => *known,
-                        None => recalled_role(aws, settings, &batch.cluster, role).await,
+                        None => {
+                            let known = recalled_role(aws, settings, &batch.cluster, role).await;
+                            roles.insert(role.to_owned(), known);
+                            known
+                        }
                     },
                 };
                 for finding in detect::judge_binding(&binding, wildcard, settings) {
