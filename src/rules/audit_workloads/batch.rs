@@ -45,15 +45,7 @@ pub async fn judge(
     delivery: Value,
     now: i64,
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let mut unreadable = 0usize;
-    let read = audit_log::read(&delivery, |message| {
-        let read = read_event(message, settings);
-        unreadable += usize::from(
-            read.as_ref()
-                .is_some_and(|r| matches!(r.judged, Judged::Unreadable(_))),
-        );
-        read
-    })?;
+    let read = audit_log::read(&delivery, |message| read_event(message, settings))?;
     drop(delivery);
     let batch = match read {
         Delivery::Audit(batch) => batch,
@@ -63,7 +55,7 @@ pub async fn judge(
         }
     };
     let span = info_span!("audit-workloads", cluster = %batch.cluster, stream = %batch.log_stream);
-    judge_batch(aws, settings, batch, now, unreadable)
+    judge_batch(aws, settings, batch, now)
         .instrument(span)
         .await
 }
@@ -105,13 +97,12 @@ async fn judge_batch(
     settings: &Settings,
     batch: AuditBatch<ReadEvent>,
     now: i64,
-    unreadable: usize,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let region = aws.region().await;
     let mut workloads: BTreeMap<String, Pending> = BTreeMap::new();
     let mut immediate = Vec::new();
     let mut roles: BTreeMap<String, bool> = BTreeMap::new();
-    let mut judged = 0usize;
+    let (mut judged, mut unreadable) = (0usize, 0usize);
     for read in batch.read {
         let origin = || Origin {
             account: batch.account.clone(),
@@ -120,7 +111,8 @@ async fn judge_batch(
             event: read.event.clone(),
         };
         match read.judged {
-            Judged::Skip(_) | Judged::Unreadable(_) => {}
+            Judged::Skip(_) => {}
+            Judged::Unreadable(_) => unreadable += 1,
             Judged::WorkloadClear {
                 kind,
                 namespace,
