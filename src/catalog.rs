@@ -11,7 +11,7 @@ use crate::error::HandlerError;
 use crate::outcome::Outcome;
 use crate::rules::{
     audit_workloads, detach_node_policy, enforce_cluster_config, guard_cluster_access,
-    notify_eks_finding, restore_audit_trail, revoke_open_ingress, RuleInfo,
+    harden_nodes, notify_eks_finding, restore_audit_trail, revoke_open_ingress, RuleInfo,
 };
 use crate::settings::Settings;
 
@@ -25,6 +25,7 @@ pub enum Rule {
     NotifyEksFinding,
     GuardClusterAccess,
     AuditWorkloads,
+    HardenNodes,
 }
 
 impl Rule {
@@ -37,6 +38,7 @@ impl Rule {
         Rule::NotifyEksFinding,
         Rule::GuardClusterAccess,
         Rule::AuditWorkloads,
+        Rule::HardenNodes,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -48,6 +50,7 @@ impl Rule {
             Rule::NotifyEksFinding => &notify_eks_finding::RULE,
             Rule::GuardClusterAccess => &guard_cluster_access::RULE,
             Rule::AuditWorkloads => &audit_workloads::RULE,
+            Rule::HardenNodes => &harden_nodes::RULE,
         }
     }
 
@@ -68,6 +71,7 @@ impl Rule {
             Rule::NotifyEksFinding => notify_eks_finding::outcomes(aws, settings, event).await,
             Rule::GuardClusterAccess => guard_cluster_access::outcomes(aws, settings, event).await,
             Rule::AuditWorkloads => audit_workloads::outcomes(aws, settings, event).await,
+            Rule::HardenNodes => harden_nodes::outcomes(aws, settings, event).await,
         }
     }
 }
@@ -81,6 +85,7 @@ pub static RULES: &[&RuleInfo] = &[
     &notify_eks_finding::RULE,
     &guard_cluster_access::RULE,
     &audit_workloads::RULE,
+    &harden_nodes::RULE,
 ];
 
 /// The rule named `name`, in kebab case.

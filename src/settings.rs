@@ -58,8 +58,23 @@ pub const DEFAULT_REALERT_DAYS: u32 = 7;
 /// CloudWatch Logs' limit on a filter pattern's length.
 pub const FILTER_PATTERN_LIMIT: usize = 1024;
 
+/// Default days before the end of a Kubernetes version's standard support that the sweep
+/// starts warning.
+pub const DEFAULT_SUPPORT_WARNING_DAYS: u32 = 60;
+
 /// Default number of violations above which a sweep sends one digest.
 pub const DEFAULT_SWEEP_DIGEST_OVER: u32 = 10;
+
+/// What `enforce-cluster-config` does about a cluster created without deletion protection.
+/// Turning protection off is always reverted, whatever this says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionProtection {
+    /// Report it: protection also stops the cluster's owners from deleting it, which they
+    /// may mean to do (a short-lived test cluster).
+    Alert,
+    /// Turn it on.
+    Enforce,
+}
 
 /// All settings of DESIGN.md, parsed and validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +107,14 @@ pub struct Settings {
     pub recreate_detector: bool,
     pub kms_key_arn: Option<String>,
     pub min_severity: f64,
+    /// The instance metadata hop limit nodes may have (1 or 2): larger ones are lowered by
+    /// `harden-nodes`. None: hop limits are only reported, since a limit of 1 cuts off pods
+    /// that still read the node's credentials.
+    pub node_imds_hop_limit: Option<u8>,
+    /// Clusters created without deletion protection: alerted or protected.
+    pub deletion_protection: DeletionProtection,
+    /// Days before a version's end of standard support that the sweep warns.
+    pub support_warning_days: u32,
     pub self_role_arns: Vec<String>,
     /// Where a function sends an event to try again later (EKS busy); none: the invocation
     /// fails and Lambda's own retries and dead-letter queue keep the event.
@@ -139,6 +162,9 @@ impl Default for Settings {
             recreate_detector: false,
             kms_key_arn: None,
             min_severity: DEFAULT_MIN_SEVERITY,
+            node_imds_hop_limit: None,
+            deletion_protection: DeletionProtection::Alert,
+            support_warning_days: DEFAULT_SUPPORT_WARNING_DAYS,
             self_role_arns: Vec::new(),
             retry_queue_url: None,
             dead_letter_queue_url: None,
@@ -280,6 +306,25 @@ impl Settings {
                         ))
                     }
                 },
+            },
+            node_imds_hop_limit: match get("NODE_IMDS_HOP_LIMIT") {
+                None => None,
+                Some(v) => Some(parse_number("NODE_IMDS_HOP_LIMIT", &v, 1, 2)? as u8),
+            },
+            deletion_protection: match get("DELETION_PROTECTION").as_deref() {
+                None | Some("alert") => DeletionProtection::Alert,
+                Some("enforce") => DeletionProtection::Enforce,
+                Some(v) => {
+                    return Err(invalid(
+                        "DELETION_PROTECTION",
+                        v,
+                        "expected `alert` or `enforce`",
+                    ))
+                }
+            },
+            support_warning_days: match get("SUPPORT_WARNING_DAYS") {
+                None => defaults.support_warning_days,
+                Some(v) => parse_number("SUPPORT_WARNING_DAYS", &v, 0, 365)?,
             },
             self_role_arns: match get("SELF_ROLE_ARNS") {
                 None => Vec::new(),
@@ -493,6 +538,23 @@ mod tests {
     }
 
     #[test]
+    fn node_and_cluster_settings_default_to_reporting() {
+        let s = check(&[]).unwrap();
+        assert_eq!(s.node_imds_hop_limit, None);
+        assert_eq!(s.deletion_protection, DeletionProtection::Alert);
+        assert_eq!(s.support_warning_days, 60);
+        let s = check(&[
+            ("NODE_IMDS_HOP_LIMIT", "1"),
+            ("DELETION_PROTECTION", "enforce"),
+            ("SUPPORT_WARNING_DAYS", "90"),
+        ])
+        .unwrap();
+        assert_eq!(s.node_imds_hop_limit, Some(1));
+        assert_eq!(s.deletion_protection, DeletionProtection::Enforce);
+        assert_eq!(s.support_warning_days, 90);
+    }
+
+    #[test]
     fn empty_values_count_as_unset() {
         let s = check(&[
             ("MODE", ""),
@@ -552,6 +614,10 @@ mod tests {
             ("ALERT_TOPIC_ARN", "alerts"),
             ("K8S_ADMIN_SUBJECTS", "alice,*"),
             ("REALERT_DAYS", "0"),
+            ("NODE_IMDS_HOP_LIMIT", "3"),
+            ("NODE_IMDS_HOP_LIMIT", "0"),
+            ("DELETION_PROTECTION", "on"),
+            ("SUPPORT_WARNING_DAYS", "366"),
             (
                 "AUDIT_WORKLOADS_FUNCTION_ARN",
                 "arn:aws:sns:us-east-1:1:topic",

@@ -17,7 +17,7 @@ use crate::error::{EventError, HandlerError};
 use crate::outcome::{EventRef, Origin, Outcome, ResourceRef, Status, Summary};
 use crate::rules::{
     audit_workloads, detach_node_policy, enforce_cluster_config, guard_cluster_access,
-    restore_audit_trail, revoke_open_ingress,
+    harden_nodes, restore_audit_trail, revoke_open_ingress,
 };
 use crate::runtime;
 use crate::settings::Settings;
@@ -34,6 +34,7 @@ pub enum Scan {
     AuditTrail,
     ClusterAccess,
     AuditSubscriptions,
+    Nodes,
 }
 
 impl Scan {
@@ -46,6 +47,7 @@ impl Scan {
         Scan::AuditTrail,
         Scan::ClusterAccess,
         Scan::AuditSubscriptions,
+        Scan::Nodes,
     ];
 
     /// The name progress and failures are reported under: the rule's, or `cluster-versions`.
@@ -58,6 +60,7 @@ impl Scan {
             Scan::AuditTrail => restore_audit_trail::RULE.name,
             Scan::ClusterAccess => guard_cluster_access::RULE.name,
             Scan::AuditSubscriptions => audit_workloads::scan::NAME,
+            Scan::Nodes => harden_nodes::scan::NAME,
         }
     }
 
@@ -80,6 +83,7 @@ impl Scan {
             Scan::AuditTrail => restore_audit_trail::scan(aws, settings, origin).await,
             Scan::ClusterAccess => guard_cluster_access::scan(aws, settings, origin).await,
             Scan::AuditSubscriptions => audit_workloads::scan::scan(aws, settings, origin).await,
+            Scan::Nodes => harden_nodes::scan::scan(aws, settings, origin).await,
         }
     }
 }
@@ -91,6 +95,12 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSecurityGroupRules",
     "ec2:RevokeSecurityGroupIngress",
+    "ec2:DescribeInstances",
+    "ec2:ModifyInstanceMetadataOptions",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
     "eks:ListClusters",
     "eks:DescribeCluster",
     "eks:UpdateClusterConfig",

@@ -1,5 +1,5 @@
-//! EKS: node groups (where EKS put a remote-access security group) and clusters (endpoint
-//! access, control-plane logging, secrets encryption).
+//! EKS: node groups (their remote-access security group, node role, subnets and launch
+//! template) and clusters (endpoint access, control-plane logging, secrets encryption).
 
 use std::collections::BTreeSet;
 
@@ -9,17 +9,25 @@ use aws_sdk_eks::types::{
 
 use super::errors::classify;
 use super::Aws;
+use crate::domain::node::LaunchTemplateRef;
 use crate::domain::versions::{AddonVersion, Day, VersionSupport};
-use crate::domain::{Cluster, EndpointAccess, LogType};
+use crate::domain::{Cluster, EndpointAccess, LogType, Tags};
 use crate::error::{AwsError, AwsErrorKind};
 
-/// What remediation needs to know about a managed node group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A managed node group, as `DescribeNodegroup` gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Nodegroup {
+    pub cluster: String,
+    pub name: String,
     pub status: Option<String>,
     /// The group EKS creates for `remoteAccess` without source security groups. It may be
     /// absent while the node group is still `CREATING`.
     pub remote_access_security_group: Option<String>,
+    /// The IAM role its nodes run with.
+    pub role_arn: Option<String>,
+    pub subnets: Vec<String>,
+    pub launch_template: Option<LaunchTemplateRef>,
+    pub tags: Tags,
 }
 
 impl Aws {
@@ -37,16 +45,35 @@ impl Aws {
             .send()
             .await
             .map_err(|e| classify("DescribeNodegroup", format!("{cluster}/{nodegroup}"), e))?;
-        let nodegroup = output.nodegroup();
+        let Some(found) = output.nodegroup() else {
+            return Err(AwsError {
+                operation: "DescribeNodegroup",
+                resource: format!("{cluster}/{nodegroup}"),
+                kind: AwsErrorKind::NotFound,
+                code: "EmptyResponse".to_owned(),
+                message: "the response holds no node group".to_owned(),
+            });
+        };
         Ok(Nodegroup {
-            status: nodegroup
-                .and_then(|n| n.status())
-                .map(|s| s.as_str().to_owned()),
-            remote_access_security_group: nodegroup
-                .and_then(|n| n.resources())
+            cluster: cluster.to_owned(),
+            name: nodegroup.to_owned(),
+            status: found.status().map(|s| s.as_str().to_owned()),
+            remote_access_security_group: found
+                .resources()
                 .and_then(|r| r.remote_access_security_group())
                 .filter(|id| !id.is_empty())
                 .map(str::to_owned),
+            role_arn: found.node_role().map(str::to_owned),
+            subnets: found.subnets().to_vec(),
+            launch_template: found.launch_template().map(|t| LaunchTemplateRef {
+                id: t.id().map(str::to_owned),
+                name: t.name().map(str::to_owned),
+                version: t.version().map(str::to_owned),
+            }),
+            tags: found
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -322,9 +349,26 @@ impl Aws {
     /// Every managed node group of every cluster in the region, with its node role. Costs one
     /// call per cluster and per node group, so callers ask only when cheaper signs failed.
     pub async fn nodegroup_roles(&self) -> Result<Vec<NodegroupRole>, AwsError> {
+        Ok(self
+            .nodegroups()
+            .await?
+            .into_iter()
+            .filter_map(|n| {
+                Some(NodegroupRole {
+                    role_arn: n.role_arn?,
+                    cluster: n.cluster,
+                    nodegroup: n.name,
+                })
+            })
+            .collect())
+    }
+
+    /// Every managed node group of every cluster in the region, described: one call per
+    /// cluster and per node group. One deleted meanwhile is left out.
+    pub async fn nodegroups(&self) -> Result<Vec<Nodegroup>, AwsError> {
         let eks = self.eks().await;
         let clusters = self.list_clusters().await?;
-        let mut roles = Vec::new();
+        let mut nodegroups = Vec::new();
         for cluster in clusters {
             let mut names = Vec::new();
             let mut token = None;
@@ -350,31 +394,14 @@ impl Aws {
                 }
             }
             for nodegroup in names {
-                let out = match eks
-                    .describe_nodegroup()
-                    .cluster_name(&cluster)
-                    .nodegroup_name(&nodegroup)
-                    .send()
-                    .await
-                {
-                    Ok(out) => out,
-                    Err(e) => {
-                        match classify("DescribeNodegroup", format!("{cluster}/{nodegroup}"), e) {
-                            e if e.is_not_found() => continue,
-                            e => return Err(e),
-                        }
-                    }
-                };
-                if let Some(role_arn) = out.nodegroup().and_then(|n| n.node_role()) {
-                    roles.push(NodegroupRole {
-                        cluster: cluster.clone(),
-                        nodegroup,
-                        role_arn: role_arn.to_owned(),
-                    });
+                match self.describe_nodegroup(&cluster, &nodegroup).await {
+                    Ok(found) => nodegroups.push(found),
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => return Err(e),
                 }
             }
         }
-        Ok(roles)
+        Ok(nodegroups)
     }
 }
 

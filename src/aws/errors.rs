@@ -7,13 +7,17 @@ use crate::error::{AwsError, AwsErrorKind};
 
 /// Codes meaning "the thing is gone": EC2 (`InvalidGroup.NotFound`,
 /// `InvalidSecurityGroupRuleId.NotFound`, and moto's `InvalidPermission.NotFound` for an
-/// unknown rule id), EKS `ResourceNotFoundException`, CloudTrail `TrailNotFoundException`, SNS `NotFound`,
+/// unknown rule id; instances and launch templates and their versions), EKS `ResourceNotFoundException`, CloudTrail `TrailNotFoundException`, SNS `NotFound`,
 /// IAM `NoSuchEntity`.
 const NOT_FOUND: &[&str] = &[
     "InvalidGroup.NotFound",
     "InvalidGroupId.NotFound",
     "InvalidSecurityGroupRuleId.NotFound",
     "InvalidPermission.NotFound",
+    "InvalidInstanceID.NotFound",
+    "InvalidLaunchTemplateId.NotFound",
+    "InvalidLaunchTemplateName.NotFoundException",
+    "InvalidLaunchTemplateId.VersionNotFound",
     "ResourceNotFoundException",
     "TrailNotFoundException",
     "NotFound",

@@ -16,6 +16,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod lambda_config;
 pub mod logs;
+pub mod nodes;
 pub mod sns;
 pub mod sqs;
 pub mod sts;

@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod cluster;
 pub mod kubernetes;
+pub mod node;
 pub mod policy;
 pub mod security_group;
 pub mod trust;

@@ -1,5 +1,5 @@
-//! Event intake: an EventBridge event becomes a CloudTrail API call, a GuardDuty finding, or
-//! something no rule acts on.
+//! Event intake: an EventBridge event becomes a CloudTrail API call, a GuardDuty finding, an
+//! EC2 instance state change, or something no rule acts on.
 //!
 //! The envelope is `aws_lambda_events`' [`EventBridgeEvent`]; its `detail` is parsed by our own
 //! lenient types in [`cloudtrail`] and [`guardduty`], because the library's CloudTrail type
@@ -8,6 +8,7 @@
 pub mod audit_log;
 pub mod cloudtrail;
 pub mod guardduty;
+pub mod state_change;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::de::DeserializeOwned;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 pub use cloudtrail::{Actor, ApiCall};
 pub use guardduty::Finding;
+pub use state_change::{StateChange, INSTANCE_STATE_CHANGE};
 
 use crate::error::EventError;
 use crate::outcome::Origin;
@@ -31,6 +33,8 @@ pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 pub enum Incoming {
     ApiCall(Box<ApiCall>),
     Finding(Box<Finding>),
+    /// EC2's notification that an instance changed state.
+    StateChange(Box<StateChange>),
     /// A well-formed event of a kind no rule here acts on.
     Other {
         source: String,
@@ -44,6 +48,7 @@ impl Incoming {
         match self {
             Incoming::ApiCall(call) => Some(call.origin()),
             Incoming::Finding(finding) => Some(finding.origin()),
+            Incoming::StateChange(change) => Some(change.origin()),
             Incoming::Other { .. } => None,
         }
     }
@@ -86,6 +91,9 @@ pub fn parse(event: Value) -> Result<Incoming, EventError> {
         API_CALL => ApiCall::from_envelope(envelope).map(|c| Incoming::ApiCall(Box::new(c))),
         GUARDDUTY_FINDING => {
             Finding::from_envelope(envelope).map(|f| Incoming::Finding(Box::new(f)))
+        }
+        INSTANCE_STATE_CHANGE => {
+            StateChange::from_envelope(envelope).map(|c| Incoming::StateChange(Box::new(c)))
         }
         _ => Ok(Incoming::Other {
             source: envelope.source,
@@ -138,8 +146,8 @@ mod tests {
 
     #[test]
     fn other_kinds_are_not_errors() {
-        let event = json!({"detail-type": "EC2 Instance State-change Notification",
-            "source": "aws.ec2", "detail": {"state": "running"}});
+        let event = json!({"detail-type": "EC2 Spot Instance Interruption Warning",
+            "source": "aws.ec2", "detail": {"instance-id": "i-1"}});
         assert!(matches!(parse(event), Ok(Incoming::Other { .. })));
     }
 }

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod detach_node_policy;
 pub mod enforce_cluster_config;
 pub mod guard_cluster_access;
+pub mod harden_nodes;
 pub mod notify_eks_finding;
 pub mod restore_audit_trail;
 pub mod revoke_open_ingress;

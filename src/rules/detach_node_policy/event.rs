@@ -105,7 +105,7 @@ pub fn trigger(incoming: &Incoming) -> Result<Option<Trigger>, EventError> {
             }))
         }
         Incoming::Finding(finding) => exfiltration(finding),
-        Incoming::Other { .. } => Ok(None),
+        Incoming::StateChange(_) | Incoming::Other { .. } => Ok(None),
     }
 }
 
