@@ -201,9 +201,11 @@ fn every_trigger_has_a_sample_event_that_belongs_to_its_rule_or_shares_its_name(
                 );
                 continue;
             }
+            // A CloudTrail call's name, a GuardDuty finding's type, an instance's new state.
             let name = event["detail"]["eventName"]
                 .as_str()
                 .or(event["detail"]["type"].as_str())
+                .or(event["detail"]["state"].as_str())
                 .unwrap();
             // Another rule may own the same event only when it lists the same name: a shared
             // trigger, such as CreateCluster (enforce-cluster-config, guard-cluster-access).
