@@ -99,6 +99,10 @@ pub async fn outcomes(
     let span = info_span!("harden-nodes", event_id = %origin.event.id,
         event = %origin.event.name, resource = %trigger.resource());
     async {
+        if let Some(why) = needs_no_look(&trigger, settings) {
+            info!(why, "nothing to do");
+            return Ok(Vec::new());
+        }
         let (outcomes, error) = match &trigger {
             Trigger::NodeRunning { instance } => match aws.describe_instance(instance).await {
                 Ok(found) => judge_instance(aws, settings, &origin, &found).await,
@@ -114,20 +118,8 @@ pub async fn outcomes(
                 Err(e) => return Err(e.into()),
             },
             Trigger::LaunchTemplate {
-                id,
-                name,
-                version,
-                requested,
-                ..
+                id, name, version, ..
             } => {
-                if let Some(requested) = requested {
-                    if detect::judge_template(Some(requested), settings.node_imds_hop_limit)
-                        .is_empty()
-                    {
-                        info!("the requested metadata options are safe");
-                        return Ok(Vec::new());
-                    }
-                }
                 let read = read_template(aws, id.as_deref(), name.as_deref(), version).await?;
                 match read {
                     Some((template, version)) => (
@@ -158,6 +150,21 @@ pub async fn outcomes(
     }
     .instrument(span)
     .await
+}
+
+/// Why the event needs no AWS call at all, when the event alone tells: a launch template
+/// request whose own metadata options are safe (they replace the whole structure, so nothing
+/// inherited can make the version unsafe).
+pub fn needs_no_look(trigger: &Trigger, settings: &Settings) -> Option<&'static str> {
+    match trigger {
+        Trigger::LaunchTemplate {
+            requested: Some(requested),
+            ..
+        } if detect::judge_template(Some(requested), settings.node_imds_hop_limit).is_empty() => {
+            Some("the requested metadata options are safe")
+        }
+        _ => None,
+    }
 }
 
 /// A node's metadata options judged, and fixed per `settings`: nothing for an instance that
