@@ -83,7 +83,7 @@ impl Scan {
             Scan::AuditTrail => restore_audit_trail::scan(aws, settings, origin).await,
             Scan::ClusterAccess => guard_cluster_access::scan(aws, settings, origin).await,
             Scan::AuditSubscriptions => audit_workloads::scan::scan(aws, settings, origin).await,
-            Scan::Nodes => harden_nodes::scan::scan(aws, settings, origin).await,
+            Scan::Nodes => harden_nodes::scan::scan(aws, settings, origin, fixes_until).await,
         }
     }
 }

@@ -661,7 +661,7 @@ async fn the_sweep_fixes_running_nodes_and_reports_node_groups() {
     let outcomes = support::granted_as(
         "sweep",
         eks_remediator::sweep::IAM_ACTIONS,
-        scan::scan(&w.aws, &w.settings(), &origin),
+        scan::scan(&w.aws, &w.settings(), &origin, None),
     )
     .await
     .unwrap();

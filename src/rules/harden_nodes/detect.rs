@@ -76,6 +76,16 @@ pub fn judge_node(current: &MetadataOptions, hop_setting: Option<u8>) -> NodeVer
         // EC2 always reports the hop limit; name it in the call so nothing else changes it.
         to.hop_limit = Some(hop);
     }
+    if to.hop_limit == Some(1) {
+        // IMDSv1 answers any number of hops; IMDSv2 with one hop stops at the node.
+        let cut_off = "With IMDSv2 and hop limit 1, pods off the host network can no longer \
+                       reach instance metadata: give those that need AWS access a role of their \
+                       own with EKS Pod Identity or IRSA";
+        note = Some(match note {
+            Some(n) => format!("{n}. {cut_off}"),
+            None => cut_off.to_owned(),
+        });
+    }
     NodeVerdict::Fix { problems, to, note }
 }
 
@@ -198,12 +208,13 @@ mod tests {
 
     #[test]
     fn a_hop_limit_setting_lowers_the_limit_even_with_imdsv2() {
-        let NodeVerdict::Fix { problems, to, .. } = judge_node(&options("required", 2), Some(1))
+        let NodeVerdict::Fix { problems, to, note } = judge_node(&options("required", 2), Some(1))
         else {
             panic!("not a fix")
         };
         assert_eq!(problems, ["hop limit 2 is above NODE_IMDS_HOP_LIMIT=1"]);
         assert_eq!(to, options("required", 1));
+        assert!(note.unwrap().contains("Pod Identity or IRSA"));
         assert!(matches!(
             judge_node(&options("required", 1), Some(2)),
             NodeVerdict::Safe(_)

@@ -452,7 +452,12 @@ pub async fn judge_nodegroup(
     Ok(outcomes)
 }
 
-fn instance_outcome(origin: &Origin, instance: &str, status: Status, finding: String) -> Outcome {
+pub(crate) fn instance_outcome(
+    origin: &Origin,
+    instance: &str,
+    status: Status,
+    finding: String,
+) -> Outcome {
     Outcome {
         rule: RULE.name,
         status,

@@ -3,29 +3,33 @@
 //!
 //! Reads grow with what there is, not with a filter: running instances in pages of 1000
 //! (their tags say which are nodes), node groups one call each, and the subnets of all node
-//! groups in three calls together.
+//! groups in three calls together. Only the nodes' metadata options are changed.
 
 use std::collections::BTreeSet;
 
+use tokio::time::Instant;
 use tracing::warn;
 
-use super::{judge_instance, judge_nodegroup};
+use super::{instance_outcome, judge_instance, judge_nodegroup};
 use crate::aws::Aws;
 use crate::domain::node::node_sign;
-use crate::error::HandlerError;
+use crate::error::{AwsError, HandlerError};
 use crate::outcome::{Origin, Outcome, Status};
 use crate::settings::Settings;
 
 /// The scan's name in the sweep's report.
 pub const NAME: &str = "nodes";
 
-/// Scans nodes, eight at a time, then node groups. A node whose fix fails is a `failed`
-/// outcome and the scan goes on; a node group that cannot be read is logged and left to the
-/// next sweep.
+/// Scans nodes, then node groups. The nodes' fixes are mutating EC2 calls, so they run at the
+/// pace the account's API rate allows ([`crate::pace`]), and none starts after `fixes_until`
+/// (the sweep's deadline): a node not reached is a `failed` outcome the next sweep takes up,
+/// and so is a fix that fails. A node group that cannot be read is logged and left to the next
+/// sweep.
 pub async fn scan(
     aws: &Aws,
     settings: &Settings,
     origin: &Origin,
+    fixes_until: Option<Instant>,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let nodes: Vec<_> = aws
         .running_instances()
@@ -33,15 +37,41 @@ pub async fn scan(
         .into_iter()
         .filter(|i| node_sign(&i.tags).is_some())
         .collect();
-    let per_node = crate::bounded::each(nodes, |instance| async move {
-        let (outcomes, error) = judge_instance(aws, settings, origin, &instance).await;
-        if let Some(error) = error {
-            warn!(instance = %instance.id, %error, "node left to the next sweep");
-        }
-        outcomes
-    })
+    let throttled = |(_, error): &(Vec<Outcome>, Option<AwsError>)| {
+        error.as_ref().is_some_and(AwsError::is_throttled)
+    };
+    let per_node = crate::pace::each(
+        &nodes,
+        fixes_until,
+        |instance| judge_instance(aws, settings, origin, instance),
+        throttled,
+    )
     .await;
-    let mut outcomes: Vec<Outcome> = per_node.into_iter().flatten().collect();
+    let mut outcomes = Vec::new();
+    for (instance, result) in nodes.iter().zip(per_node) {
+        match result {
+            Some((found, error)) => {
+                if let Some(error) = error {
+                    warn!(instance = %instance.id, %error, "node left to the next sweep");
+                }
+                outcomes.extend(found);
+            }
+            None => {
+                let mut outcome = instance_outcome(
+                    origin,
+                    &instance.id,
+                    Status::Failed,
+                    "node not judged in time".to_owned(),
+                );
+                outcome.note = Some(
+                    "not started: the sweep ran out of time before this node; the next sweep \
+                     takes it up"
+                        .to_owned(),
+                );
+                outcomes.push(outcome);
+            }
+        }
+    }
     let nodegroups = aws.nodegroups().await?;
     let subnet_ids: Vec<String> = nodegroups
         .iter()
