@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Black-box test: the seven real function binaries, revoke-open-ingress, enforce-cluster-config,
-# detach-node-policy, restore-audit-trail, notify-eks-finding, guard-cluster-access and
-# audit-workloads, and the sweep, under `cargo lambda watch`, invoked with `cargo lambda
-# invoke`, against moto's server (with scripts/eks_access_standin.py in front of it for the EKS
-# access entries moto lacks, which guard-cluster-access, the CLI and the sweep use). Checks the
-# remediate and alert-only scenarios of each (notify-eks-finding only alerts: one scenario;
-# audit-workloads: its audit log twice, and CreateLogGroup in both modes), the CLI's scan and
-# replay, and the sweep subscribing a cluster's audit log; see scripts/e2e.py. Exit status:
-# 0 pass, 1 a check failed, 2 the run could not be done.
+# Black-box test: the eight real function binaries, revoke-open-ingress, enforce-cluster-config,
+# detach-node-policy, restore-audit-trail, notify-eks-finding, guard-cluster-access,
+# audit-workloads and harden-nodes, and the sweep, under `cargo lambda watch`, invoked with
+# `cargo lambda invoke`, against moto's server (with scripts/eks_access_standin.py in front of
+# it for the EKS access entries moto lacks, which guard-cluster-access, the CLI and the sweep
+# use). Checks the remediate and alert-only scenarios of each (notify-eks-finding only alerts:
+# one scenario; audit-workloads: its audit log twice, and CreateLogGroup in both modes;
+# harden-nodes: a node's state change to running), the CLI's scan and replay, and the sweep
+# subscribing a cluster's audit log; see scripts/e2e.py. Exit status: 0 pass, 1 a check
+# failed, 2 the run could not be done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh

@@ -32,13 +32,15 @@ enum Subject {
     Cluster,
     NodeRole,
     Trail,
+    Node,
 }
 
-const SUBJECTS: [Subject; 4] = [
+const SUBJECTS: [Subject; 5] = [
     Subject::Ingress,
     Subject::Cluster,
     Subject::NodeRole,
     Subject::Trail,
+    Subject::Node,
 ];
 
 impl Subject {
@@ -48,6 +50,7 @@ impl Subject {
             Subject::Cluster => Rule::EnforceClusterConfig,
             Subject::NodeRole => Rule::DetachNodePolicy,
             Subject::Trail => Rule::RestoreAuditTrail,
+            Subject::Node => Rule::HardenNodes,
         }
     }
 
@@ -58,13 +61,14 @@ impl Subject {
             Subject::Cluster => "/update-config",
             Subject::NodeRole => "Action=DetachRolePolicy",
             Subject::Trail => "CloudTrail_20131101.StartLogging",
+            Subject::Node => "Action=ModifyInstanceMetadataOptions",
         }
     }
 
     /// The service's own answer when it throttles.
     fn throttled(self) -> Canned {
         match self {
-            Subject::Ingress => xml(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>d2a1b0c9-0000-4000-8000-000000000503</RequestID></Response>"),
+            Subject::Ingress | Subject::Node => xml(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>d2a1b0c9-0000-4000-8000-000000000503</RequestID></Response>"),
             Subject::NodeRole => xml(400, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>5e3c2b1a-0000-4000-8000-000000000400</RequestId></ErrorResponse>"),
             Subject::Cluster => Canned {
                 status: 429,
@@ -117,6 +121,16 @@ impl Subject {
                 );
                 (e, name)
             }
+            Subject::Node => {
+                let tags = [("eks:cluster-name", "prod"), ("eks:nodegroup-name", "ng")];
+                let id = support::instance(&w.aws, &tags, "optional", 2).await;
+                let e = event(
+                    "harden-nodes",
+                    "node-running.json",
+                    &[("i-0123456789abcdef0", &id)],
+                );
+                (e, id)
+            }
             Subject::Trail => {
                 let name = trail(&w.aws, false, &[]).await;
                 let e = event(
@@ -158,6 +172,13 @@ impl Subject {
                 .unwrap()
                 .iter()
                 .any(|a| a == ADMIN),
+            Subject::Node => !w
+                .aws
+                .describe_instance(id)
+                .await
+                .unwrap()
+                .metadata
+                .tokens_required(),
             Subject::Trail => {
                 let out = w
                     .aws

@@ -9,9 +9,8 @@
 mod support;
 
 use aws_sdk_ec2::types::{
-    HttpTokensState, InstanceMetadataOptionsRequest, LaunchTemplateHttpTokensState,
-    LaunchTemplateInstanceMetadataOptionsRequest, RequestLaunchTemplateData, ResourceType, Tag,
-    TagSpecification,
+    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataOptionsRequest,
+    RequestLaunchTemplateData, ResourceType, Tag,
 };
 use eks_remediator::aws::calls::record_calls;
 use eks_remediator::aws::Aws;
@@ -49,30 +48,7 @@ const NODE_TAGS: &[(&str, &str)] = &[
 
 /// A running instance with `tags` and these metadata options; returns its id.
 async fn instance(aws: &Aws, tags: &[(&str, &str)], tokens: &str, hop: i32) -> String {
-    let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
-    for (k, v) in tags {
-        spec = spec.tags(Tag::builder().key(*k).value(*v).build());
-    }
-    let out = aws
-        .ec2()
-        .await
-        .run_instances()
-        .image_id("ami-0fedcba9876543210")
-        .instance_type(aws_sdk_ec2::types::InstanceType::M6iLarge)
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(spec.build())
-        .metadata_options(
-            InstanceMetadataOptionsRequest::builder()
-                .http_tokens(HttpTokensState::from(tokens))
-                .http_put_response_hop_limit(hop)
-                .http_endpoint(aws_sdk_ec2::types::InstanceMetadataEndpointState::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.instances()[0].instance_id().unwrap().to_owned()
+    support::instance(aws, tags, tokens, hop).await
 }
 
 /// An instance's `HttpTokens` and hop limit, as EC2 reports them now.

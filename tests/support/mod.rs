@@ -475,6 +475,34 @@ pub async fn vpc(aws: &Aws, cidr: &str) -> String {
     out.vpc().unwrap().vpc_id().unwrap().to_owned()
 }
 
+/// A running EC2 instance (an EKS node when `tags` say so) with `tags` and these metadata options; returns its id.
+pub async fn instance(aws: &Aws, tags: &[(&str, &str)], tokens: &str, hop: i32) -> String {
+    let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+    for (k, v) in tags {
+        spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    let out = aws
+        .ec2()
+        .await
+        .run_instances()
+        .image_id("ami-0fedcba9876543210")
+        .instance_type(aws_sdk_ec2::types::InstanceType::M6iLarge)
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(spec.build())
+        .metadata_options(
+            aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder()
+                .http_tokens(aws_sdk_ec2::types::HttpTokensState::from(tokens))
+                .http_put_response_hop_limit(hop)
+                .http_endpoint(aws_sdk_ec2::types::InstanceMetadataEndpointState::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_owned()
+}
+
 /// A customer managed policy with `document`; returns its ARN.
 pub async fn customer_policy(aws: &Aws, document: &str) -> String {
     aws.iam()
