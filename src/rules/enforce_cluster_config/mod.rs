@@ -527,7 +527,7 @@ impl Job<'_> {
                     .to_owned(),
             );
         }
-        notes.extend(self.alert_notes(&cluster.name, &assessment));
+        notes.extend(self.alert_notes(&cluster.name, assessment));
         let mut outcome = self.outcome(
             cluster,
             assessment,
