@@ -108,7 +108,8 @@ impl ClusterExtras {
     }
 }
 
-/// The path's segments after `/clusters`: `[]` for `/clusters`, `[name]`, `[name, "update-config"]`.
+/// The path's segments after `/clusters`: `[]` for `/clusters`, `[name]`,
+/// `[name, "update-config"]`; `None` for other paths.
 fn cluster_path(path: &str) -> Option<Vec<&str>> {
     let mut segments = path.trim_matches('/').split('/');
     (segments.next()? == "clusters").then(|| segments.collect())

@@ -165,9 +165,9 @@ pub async fn scan(
 
 /// The sweep's version hygiene over every cluster ([`hygiene`]): a Kubernetes version within
 /// `SUPPORT_WARNING_DAYS` of the end of its standard support, in extended support or past its
-/// end, and a `coredns` add-on not made for the cluster's version. Alerts only, judged on the day of the sweep (`origin`'s time). moto implements
-/// none of `DescribeClusterVersions`, `DescribeAddon` and `DescribeAddonVersions`; the tests
-/// answer them with recorded responses.
+/// end, and a `coredns` add-on not made for the cluster's version. Alerts only, judged on the
+/// day of the sweep (`origin`'s time). moto implements none of `DescribeClusterVersions`,
+/// `DescribeAddon` and `DescribeAddonVersions`; the tests answer them with recorded responses.
 pub async fn scan_versions(
     aws: &Aws,
     settings: &Settings,
