@@ -8,19 +8,29 @@
 //!   the rest), and read moto's state only for the fields that were sent;
 //! - its updates finish at once and never return 409, hence the proxy;
 //! - it does not implement `AssociateEncryptionConfig`, so the proxy answers that call in
-//!   AWS's documented shape and the test checks the request.
+//!   AWS's documented shape and the test checks the request;
+//! - it has no `deletionProtection` or `upgradePolicy`: a stand-in on the proxy
+//!   (`support::cluster_extras`) keeps both for the clusters created through the proxy, adds
+//!   them to moto's `DescribeCluster` answers, and answers the `UpdateClusterConfig` calls
+//!   that carry them. Clusters seeded straight in moto have neither field, as an older EKS
+//!   answer would, and are not judged on deletion protection.
 
 mod support;
 
+use aws_sdk_eks::operation::delete_cluster::DeleteClusterError;
+use aws_sdk_eks::operation::update_cluster_config::UpdateClusterConfigError;
 use aws_sdk_eks::types::{
-    EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest,
+    EncryptionConfig, LogSetup, LogType, Logging, Provider, SupportType, UpgradePolicyRequest,
+    VpcConfigRequest,
 };
 use eks_remediator::aws::Aws;
 use eks_remediator::error::HandlerError;
 use eks_remediator::rules::enforce_cluster_config::handle;
 use eks_remediator::rules::enforce_cluster_config::RULE as RULE_INFO;
-use eks_remediator::settings::{Mode, Settings};
+use eks_remediator::settings::{DeletionProtection, Mode, Settings};
 use serde_json::{json, Value};
+use std::sync::Arc;
+use support::cluster_extras::ClusterExtras;
 use support::proxy::{ok_json, resource_in_use, Fault, Proxy};
 use support::{event, unique, World};
 
@@ -37,18 +47,85 @@ const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56e
 
 /// A world whose function talks to moto through a recording, fault-injecting proxy; seeding
 /// and assertions go to moto directly, so the proxy sees only the function's calls.
+///
+/// The proxy also holds the stand-in for `deletionProtection` and `upgradePolicy`
+/// (`extras`), which only knows the clusters created through the proxy ([`Lab::seed`]).
 struct Lab {
     w: World,
     proxy: Proxy,
     aws: Aws,
+    extras: Arc<ClusterExtras>,
 }
 
 impl Lab {
     async fn new() -> Lab {
         let w = World::new().await;
         let proxy = Proxy::start(support::moto_url()).await;
+        let extras = ClusterExtras::install(&proxy);
         let aws = Aws::with_config(support::sdk_config_at(&proxy.url));
-        Lab { w, proxy, aws }
+        Lab {
+            w,
+            proxy,
+            aws,
+            extras,
+        }
+    }
+
+    /// A cluster created through the proxy, so that the stand-in records its deletion
+    /// protection and upgrade policy as EKS would; the proxy forgets the request.
+    async fn seed(&self, spec: &Spec<'_>) -> String {
+        let name = seed_on(self.aws.eks().await, spec).await;
+        self.proxy.forget();
+        name
+    }
+
+    /// `UpdateClusterConfig` as someone else makes it (the event's actor), through the proxy
+    /// and its stand-in; the proxy forgets the request. Returns the update's type.
+    async fn someone_updates(
+        &self,
+        name: &str,
+        deletion_protection: Option<bool>,
+        support_type: Option<&str>,
+    ) -> String {
+        let out = self
+            .aws
+            .eks()
+            .await
+            .update_cluster_config()
+            .name(name)
+            .set_deletion_protection(deletion_protection)
+            .set_upgrade_policy(support_type.map(|t| {
+                UpgradePolicyRequest::builder()
+                    .support_type(SupportType::from(t))
+                    .build()
+            }))
+            .send()
+            .await
+            .unwrap();
+        self.proxy.forget();
+        out.update().unwrap().r#type().unwrap().as_str().to_owned()
+    }
+
+    /// `(deletionProtection, upgradePolicy.supportType)` as `DescribeCluster` answers through
+    /// the proxy and its stand-in; the proxy forgets the request.
+    async fn extras_of(&self, name: &str) -> (Option<bool>, Option<String>) {
+        let out = self
+            .aws
+            .eks()
+            .await
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        self.proxy.forget();
+        let c = out.cluster().unwrap();
+        (
+            c.deletion_protection(),
+            c.upgrade_policy()
+                .and_then(|p| p.support_type())
+                .map(|t| t.as_str().to_owned()),
+        )
     }
 
     async fn run(&self, settings: &Settings, event: Value) -> Value {
@@ -97,6 +174,10 @@ struct Spec<'a> {
     logs: &'a [&'a str],
     key: Option<&'a str>,
     tags: &'a [(&'a str, &'a str)],
+    /// Sent only when set; only the stand-in keeps it ([`Lab::seed`]).
+    deletion_protection: Option<bool>,
+    /// `upgradePolicy.supportType`, sent only when set; only the stand-in keeps it.
+    support_type: Option<&'a str>,
 }
 
 const PUBLIC_UNLOGGED: Spec<'static> = Spec {
@@ -106,6 +187,8 @@ const PUBLIC_UNLOGGED: Spec<'static> = Spec {
     logs: &[],
     key: Some(KEY),
     tags: &[],
+    deletion_protection: None,
+    support_type: None,
 };
 
 const PUBLIC_LOGGED: Spec<'static> = Spec {
@@ -119,7 +202,12 @@ const SAFE: Spec<'static> = Spec {
     ..PUBLIC_LOGGED
 };
 
+/// A cluster made straight in moto: the proxy and its stand-in never see it.
 async fn seed(w: &World, spec: &Spec<'_>) -> String {
+    seed_on(w.aws.eks().await, spec).await
+}
+
+async fn seed_on(eks: &aws_sdk_eks::Client, spec: &Spec<'_>) -> String {
     let name = unique("cluster");
     let vpc = VpcConfigRequest::builder()
         .subnet_ids("subnet-0123456789abcdef0")
@@ -128,12 +216,15 @@ async fn seed(w: &World, spec: &Spec<'_>) -> String {
         .endpoint_private_access(spec.private)
         .set_public_access_cidrs(Some(spec.cidrs.iter().map(|c| c.to_string()).collect()))
         .build();
-    let mut request = w
-        .aws
-        .eks()
-        .await
+    let mut request = eks
         .create_cluster()
         .name(&name)
+        .set_deletion_protection(spec.deletion_protection)
+        .set_upgrade_policy(spec.support_type.map(|t| {
+            UpgradePolicyRequest::builder()
+                .support_type(SupportType::from(t))
+                .build()
+        }))
         .role_arn("arn:aws:iam::123456789012:role/eks-cluster-role")
         .resources_vpc_config(vpc)
         .logging(
@@ -791,4 +882,412 @@ async fn malformed_foreign_and_own_events_change_nothing() {
     let (public, _, _, logs) = state(&lab.w, &name).await;
     assert!(public && logs.is_empty());
     assert!(lab.w.alerts().await.is_empty());
+}
+
+/// A safe cluster with deletion protection on.
+const PROTECTED: Spec<'static> = Spec {
+    deletion_protection: Some(true),
+    ..SAFE
+};
+
+fn enforcing(settings: Settings) -> Settings {
+    Settings {
+        deletion_protection: DeletionProtection::Enforce,
+        ..settings
+    }
+}
+
+fn undo_protection(name: &str) -> String {
+    format!(
+        "aws eks update-cluster-config --region us-east-1 --name '{name}' --no-deletion-protection"
+    )
+}
+
+#[tokio::test]
+async fn turning_deletion_protection_off_is_reverted_in_an_update_of_its_own() {
+    let lab = Lab::new().await;
+    let name = lab.seed(&PROTECTED).await;
+    assert_eq!(
+        lab.someone_updates(&name, Some(false), None).await,
+        "DeletionProtectionUpdate"
+    );
+
+    let summary = lab
+        .run(
+            &lab.w.settings(),
+            sample("update-deletion-protection-off.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["remediated"]);
+    assert_eq!(lab.describes(&name), 1);
+    // Its own update, carrying nothing else (EKS takes one kind of update per call).
+    assert_eq!(lab.updates(&name), [json!({"deletionProtection": true})]);
+    assert_eq!(lab.extras_of(&name).await.0, Some(true));
+    let alerts = lab.w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a["status"], "remediated");
+    assert_eq!(a["finding"], "deletion protection turned off");
+    assert_eq!(
+        a["actions"],
+        json!([format!(
+            "UpdateClusterConfig {name} deletionProtection=true"
+        )])
+    );
+    assert_eq!(a["undo"], undo_protection(&name));
+    assert_eq!(
+        a["actor"]["arn"],
+        "arn:aws:sts::123456789012:assumed-role/platform-admin/jdoe"
+    );
+    // Protected again: a deletion is refused (by the stand-in, as EKS refuses it).
+    let refused = lab
+        .aws
+        .eks()
+        .await
+        .delete_cluster()
+        .name(&name)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused.into_service_error(),
+        DeleteClusterError::InvalidRequestException(_)
+    ));
+
+    // The same event again: the cluster is protected, nothing more to do.
+    lab.proxy.forget();
+    let again = lab
+        .run(
+            &lab.w.settings(),
+            sample("update-deletion-protection-off.json", &name),
+        )
+        .await;
+    assert_eq!(statuses(&again), ["resolved"]);
+    assert!(lab.updates(&name).is_empty());
+    assert!(lab.w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn alert_only_reports_deletion_protection_turned_off_and_changes_nothing() {
+    let lab = Lab::new().await;
+    let name = lab.seed(&PROTECTED).await;
+    lab.someone_updates(&name, Some(false), None).await;
+    let settings = Settings {
+        mode: Mode::AlertOnly,
+        ..lab.w.settings()
+    };
+
+    let summary = lab
+        .run(
+            &settings,
+            sample("update-deletion-protection-off.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["would-remediate"]);
+    assert!(lab.updates(&name).is_empty());
+    assert_eq!(lab.extras_of(&name).await.0, Some(false));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["status"], "would-remediate");
+    assert_eq!(
+        a["actions"],
+        json!([format!(
+            "UpdateClusterConfig {name} deletionProtection=true"
+        )])
+    );
+    assert!(a["note"].as_str().unwrap().contains("nothing was changed"));
+}
+
+#[tokio::test]
+async fn an_exempt_cluster_keeps_deletion_protection_off() {
+    let lab = Lab::new().await;
+    let name = lab
+        .seed(&Spec {
+            tags: &[("eks-remediator:exempt", "true")],
+            ..PROTECTED
+        })
+        .await;
+    lab.someone_updates(&name, Some(false), None).await;
+
+    let summary = lab
+        .run(
+            &enforcing(lab.w.settings()),
+            sample("update-deletion-protection-off.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["exempt"]);
+    assert!(lab.updates(&name).is_empty());
+    assert_eq!(lab.extras_of(&name).await.0, Some(false));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["status"], "exempt");
+    let note = a["note"].as_str().unwrap();
+    assert!(note.contains("eks-remediator:exempt=true"), "{note}");
+    assert!(note.contains("deletionProtection=true"), "{note}");
+}
+
+#[tokio::test]
+async fn a_cluster_created_without_deletion_protection_is_alerted_by_default_and_protected_with_enforce(
+) {
+    let lab = Lab::new().await;
+    // No deletionProtection in the request: EKS creates the cluster unprotected.
+    let name = lab.seed(&SAFE).await;
+    assert_eq!(
+        lab.extras_of(&name).await,
+        (Some(false), Some("EXTENDED".to_owned()))
+    );
+
+    let summary = lab
+        .run(
+            &lab.w.settings(),
+            sample("create-cluster-cli-defaults.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["alert"]);
+    assert!(lab.updates(&name).is_empty());
+    assert_eq!(lab.extras_of(&name).await.0, Some(false));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["finding"], "no deletion protection");
+    assert_eq!(a["actions"], json!([]));
+    let note = a["note"].as_str().unwrap();
+    assert!(
+        note.contains(&format!(
+            "aws eks update-cluster-config --region us-east-1 --name '{name}' --deletion-protection"
+        )),
+        "{note}"
+    );
+    assert!(note.contains("DELETION_PROTECTION=enforce"), "{note}");
+
+    // With DELETION_PROTECTION=enforce it is turned on, in an update of its own.
+    let name = lab.seed(&SAFE).await;
+    let summary = lab
+        .run(
+            &enforcing(lab.w.settings()),
+            sample("create-cluster-cli-defaults.json", &name),
+        )
+        .await;
+    assert_eq!(statuses(&summary), ["remediated"]);
+    assert_eq!(lab.updates(&name), [json!({"deletionProtection": true})]);
+    assert_eq!(lab.extras_of(&name).await.0, Some(true));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["finding"], "no deletion protection");
+    assert_eq!(a["undo"], undo_protection(&name));
+}
+
+#[tokio::test]
+async fn deletion_protection_left_to_people_is_noted_beside_the_fixes_made() {
+    let lab = Lab::new().await;
+    let name = lab.seed(&PUBLIC_LOGGED).await;
+
+    let summary = lab
+        .run(
+            &lab.w.settings(),
+            sample("create-cluster-console-public.json", &name),
+        )
+        .await;
+
+    // Like secrets encryption without KMS_KEY_ARN: the endpoint is fixed, protection alerted.
+    assert_eq!(statuses(&summary), ["remediated"]);
+    let updates = lab.updates(&name);
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].get("resourcesVpcConfig").is_some());
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(
+        a["finding"],
+        "public API endpoint open to 0.0.0.0/0; no deletion protection"
+    );
+    assert!(a["note"]
+        .as_str()
+        .unwrap()
+        .contains("DELETION_PROTECTION=alert, so deletion protection was not turned on"));
+    assert_eq!(a["undo"].as_str().unwrap().lines().count(), 1);
+}
+
+#[tokio::test]
+async fn an_update_that_leaves_deletion_protection_alone_is_not_judged_on_it() {
+    let lab = Lab::new().await;
+    // Never protected, and an unrelated update: the endpoint is fixed, protection is not
+    // touched even with DELETION_PROTECTION=enforce (that is for new clusters and the sweep).
+    let name = lab.seed(&PUBLIC_LOGGED).await;
+
+    let summary = lab
+        .run(
+            &enforcing(lab.w.settings()),
+            sample("update-endpoint-public.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["remediated"]);
+    let updates = lab.updates(&name);
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].get("deletionProtection").is_none());
+    assert_eq!(lab.extras_of(&name).await.0, Some(false));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["finding"], "public API endpoint open to 0.0.0.0/0");
+    assert!(a["note"].is_null(), "{}", a["note"]);
+}
+
+#[tokio::test]
+async fn turning_deletion_protection_back_on_waits_for_a_busy_cluster() {
+    let lab = Lab::new().await;
+    let name = lab.seed(&PROTECTED).await;
+    lab.someone_updates(&name, Some(false), None).await;
+    let (settings, retry, dead) = with_retries(&lab.w, 5).await;
+    lab.busy(&name, 1, Some("deletionProtection"));
+
+    let first = lab
+        .run(
+            &settings,
+            sample("update-deletion-protection-off.json", &name),
+        )
+        .await;
+    assert_eq!(statuses(&first), Vec::<String>::new());
+    assert_eq!(first["deferred"][0]["attempt"], 2);
+    assert_eq!(
+        first["deferred"][0]["pending"],
+        json!([format!(
+            "UpdateClusterConfig {name} deletionProtection=true"
+        )])
+    );
+    assert!(lab.w.alerts().await.is_empty(), "no alert while waiting");
+
+    let second = lab
+        .run(&settings, drain(&lab.w, &retry).await.unwrap())
+        .await;
+    assert_eq!(statuses(&second), ["remediated"]);
+    assert_eq!(lab.updates(&name).len(), 2, "refused once, then made");
+    assert!(drain(&lab.w, &dead).await.is_none());
+    assert_eq!(lab.extras_of(&name).await.0, Some(true));
+    let alerts = lab.w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["status"], "remediated");
+    assert_eq!(alerts[0]["undo"], undo_protection(&name));
+}
+
+#[tokio::test]
+async fn choosing_extended_support_is_alerted_with_its_cost_and_left_as_is() {
+    let lab = Lab::new().await;
+    let name = lab
+        .seed(&Spec {
+            support_type: Some("STANDARD"),
+            ..PROTECTED
+        })
+        .await;
+    assert_eq!(
+        lab.someone_updates(&name, None, Some("EXTENDED")).await,
+        "UpgradePolicyUpdate"
+    );
+
+    let summary = lab
+        .run(
+            &lab.w.settings(),
+            sample("update-support-extended.json", &name),
+        )
+        .await;
+
+    assert_eq!(statuses(&summary), ["alert"]);
+    assert_eq!(lab.describes(&name), 1);
+    assert!(lab.updates(&name).is_empty(), "never changed back");
+    assert_eq!(lab.extras_of(&name).await.1.as_deref(), Some("EXTENDED"));
+    let a = &lab.w.alerts().await[0];
+    assert_eq!(a["status"], "alert");
+    assert!(
+        a["finding"]
+            .as_str()
+            .unwrap()
+            .starts_with("upgrade policy set to EXTENDED"),
+        "{}",
+        a["finding"]
+    );
+    let note = a["note"].as_str().unwrap();
+    assert!(
+        note.contains(
+            "Extended support costs $0.60 per cluster-hour instead of $0.10: $0.50 more, about $365 a month."
+        ),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!(
+            "--name '{name}' --upgrade-policy supportType=STANDARD"
+        )),
+        "{note}"
+    );
+    assert!(a["undo"].is_null());
+}
+
+#[tokio::test]
+async fn choosing_standard_support_costs_no_call() {
+    let lab = Lab::new().await;
+    let name = lab.seed(&PROTECTED).await;
+    lab.someone_updates(&name, None, Some("STANDARD")).await;
+    let standard = event(
+        RULE,
+        "update-support-extended.json",
+        &[(PLACEHOLDER, name.as_str()), ("EXTENDED", "STANDARD")],
+    );
+
+    let summary = lab.run(&lab.w.settings(), standard).await;
+
+    assert_eq!(summary, json!({"outcomes": []}));
+    assert!(lab.proxy.requests("").is_empty());
+    assert!(lab.w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_stand_in_keeps_deletion_protection_and_upgrade_policy_as_eks_does() {
+    let lab = Lab::new().await;
+    // Made straight in moto: unknown to the stand-in, so without the fields, as moto answers.
+    let plain = seed(&lab.w, &SAFE).await;
+    assert_eq!(lab.extras_of(&plain).await, (None, None));
+
+    let name = lab
+        .seed(&Spec {
+            support_type: Some("STANDARD"),
+            ..PROTECTED
+        })
+        .await;
+    assert_eq!(
+        lab.extras_of(&name).await,
+        (Some(true), Some("STANDARD".to_owned()))
+    );
+    // One kind of update per call: protection with logging is refused, and nothing changes.
+    let mixed = lab
+        .aws
+        .eks()
+        .await
+        .update_cluster_config()
+        .name(&name)
+        .deletion_protection(false)
+        .logging(
+            Logging::builder()
+                .cluster_logging(
+                    LogSetup::builder()
+                        .types(LogType::Audit)
+                        .enabled(false)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        mixed.into_service_error(),
+        UpdateClusterConfigError::InvalidParameterException(_)
+    ));
+    assert_eq!(lab.extras_of(&name).await.0, Some(true));
+    // An update of other fields still reaches moto.
+    let logging = lab
+        .aws
+        .enable_logging(&name, &[eks_remediator::domain::LogType::Audit].into())
+        .await;
+    assert!(logging.is_ok(), "{logging:?}");
+    // Deletion: refused while protected, then allowed, and the cluster forgotten.
+    let eks = lab.aws.eks().await;
+    assert!(eks.delete_cluster().name(&name).send().await.is_err());
+    lab.someone_updates(&name, Some(false), None).await;
+    eks.delete_cluster().name(&name).send().await.unwrap();
+    assert_eq!(lab.extras.get(&name), None);
 }

@@ -11,9 +11,12 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecificat
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
 use eks_remediator::aws::Aws;
 use eks_remediator::outcome::{Origin, Status};
+use eks_remediator::rules::enforce_cluster_config;
+use eks_remediator::settings::DeletionProtection;
 use eks_remediator::settings::{Mode, Settings};
 use eks_remediator::sweep;
 use serde_json::Value;
+use support::cluster_extras::ClusterExtras;
 use support::proxy::{Canned, Fault, Proxy};
 use support::{cluster, role, trail, unique};
 
@@ -928,4 +931,180 @@ async fn a_sweep_whose_time_for_fixes_is_over_starts_none_and_says_so() {
         2,
         "both rules still stand"
     );
+}
+
+/// A proxy in front of moto with the stand-in for the cluster fields moto lacks
+/// (`deletionProtection`, `upgradePolicy`: `support::cluster_extras`), and a context through
+/// it with `keys` in `region`. Clusters created through it get EKS's defaults for both
+/// (unprotected, `EXTENDED`).
+async fn with_cluster_extras(
+    keys: &support::Keys,
+    region: &str,
+) -> (Proxy, std::sync::Arc<ClusterExtras>, Aws) {
+    let proxy = Proxy::start(support::moto_url()).await;
+    let extras = ClusterExtras::install(&proxy);
+    let aws = Aws::with_config(support::sdk_config_with(&proxy.url, region, keys));
+    (proxy, extras, aws)
+}
+
+/// What a scan reported, resolved (safe) clusters left out as the sweep's report leaves them.
+fn reported(outcomes: &[eks_remediator::outcome::Outcome]) -> Vec<(String, Status)> {
+    outcomes
+        .iter()
+        .filter(|o| o.status != Status::Resolved)
+        .map(|o| (o.resource.id.clone(), o.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_existing_cluster_without_deletion_protection_is_reported_or_protected_with_enforce() {
+    let (region, account) = ("me-south-1", "100000000031");
+    let (keys, _) = support::in_account(region, account).await;
+    let (_proxy, extras, aws) = with_cluster_extras(&keys, region).await;
+    // Both safe otherwise (private, logged, encrypted); one never protected, one protected.
+    let unprotected = cluster(&aws, false, CURRENT, true).await;
+    let protected = cluster(&aws, false, CURRENT, true).await;
+    extras.cluster(&protected, true, "EXTENDED");
+    let origin = sweep::origin(account, region, "test", SWEEP_TIME);
+    let scan = |settings: Settings| {
+        let (aws, origin) = (&aws, &origin);
+        async move {
+            support::granted_as(
+                "sweep",
+                sweep::IAM_ACTIONS,
+                enforce_cluster_config::scan(aws, &settings, origin),
+            )
+            .await
+            .unwrap()
+        }
+    };
+
+    // DELETION_PROTECTION=alert (the default): reported, whatever the mode.
+    for mode in [Mode::AlertOnly, Mode::Remediate] {
+        let outcomes = scan(Settings {
+            mode,
+            ..Settings::default()
+        })
+        .await;
+        assert_eq!(reported(&outcomes), [(unprotected.clone(), Status::Alert)]);
+        let o = &outcomes
+            .iter()
+            .find(|o| o.resource.id == unprotected)
+            .unwrap();
+        assert_eq!(o.finding, "no deletion protection");
+        assert!(o.actions.is_empty());
+        let note = o.note.as_deref().unwrap_or_default();
+        assert!(
+            note.contains(&format!(
+                "aws eks update-cluster-config --region {region} --name '{unprotected}' --deletion-protection"
+            )),
+            "{note}"
+        );
+    }
+    assert!(!extras.get(&unprotected).unwrap().deletion_protection);
+
+    // DELETION_PROTECTION=enforce: alert-only says what it would do; remediate turns it on.
+    let enforce = |mode| Settings {
+        mode,
+        deletion_protection: DeletionProtection::Enforce,
+        ..Settings::default()
+    };
+    let outcomes = scan(enforce(Mode::AlertOnly)).await;
+    assert_eq!(
+        reported(&outcomes),
+        [(unprotected.clone(), Status::WouldRemediate)]
+    );
+    assert!(!extras.get(&unprotected).unwrap().deletion_protection);
+    let outcomes = scan(enforce(Mode::Remediate)).await;
+    assert_eq!(
+        reported(&outcomes),
+        [(unprotected.clone(), Status::Remediated)]
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .find(|o| o.resource.id == unprotected)
+            .unwrap()
+            .actions,
+        [format!(
+            "UpdateClusterConfig {unprotected} deletionProtection=true"
+        )]
+    );
+    assert!(extras.get(&unprotected).unwrap().deletion_protection);
+    assert!(reported(&scan(enforce(Mode::Remediate)).await).is_empty());
+}
+
+#[tokio::test]
+async fn a_version_near_the_end_of_standard_support_is_warned_of_with_what_its_upgrade_policy_does()
+{
+    let (region, account) = ("af-south-1", "100000000032");
+    let (keys, _) = support::in_account(region, account).await;
+    let (proxy, extras, aws) = with_cluster_extras(&keys, region).await;
+    // CURRENT leaves standard support 100 days after the day given: 30 days after the sweep.
+    answer_eks_versions(&proxy, SWEEP_DAY - 70 * 86_400, None);
+    let extended = cluster(&aws, false, CURRENT, true).await;
+    let standard = cluster(&aws, false, CURRENT, true).await;
+    extras.cluster(&standard, false, "STANDARD");
+    let origin = sweep::origin(account, region, "test", SWEEP_TIME);
+    let scan = |days: u32| {
+        let (aws, origin) = (&aws, &origin);
+        async move {
+            let settings = Settings {
+                support_warning_days: days,
+                ..Settings::default()
+            };
+            support::granted_as(
+                "sweep",
+                sweep::IAM_ACTIONS,
+                enforce_cluster_config::scan_versions(aws, &settings, origin),
+            )
+            .await
+            .unwrap()
+        }
+    };
+
+    let outcomes = scan(60).await;
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    for o in &outcomes {
+        assert_eq!(o.status, Status::Alert);
+        assert_eq!(
+            o.finding,
+            format!(
+                "cluster {} runs Kubernetes {CURRENT}, whose standard support ends on 2026-12-28, in 30 days",
+                o.resource.id
+            )
+        );
+        let note = o.note.as_deref().unwrap();
+        assert!(
+            note.contains(&format!(
+                "aws eks update-cluster-version --name {} --kubernetes-version 1.35",
+                o.resource.id
+            )),
+            "{note}"
+        );
+    }
+    let note = |name: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.resource.id == name)
+            .and_then(|o| o.note.clone())
+            .unwrap()
+    };
+    // EKS's default policy: extended support, and what it costs.
+    let on_extended = note(&extended);
+    assert!(
+        on_extended.starts_with("Its upgrade policy is EXTENDED, so on that day it enters extended support. Extended support costs $0.60 per cluster-hour instead of $0.10: $0.50 more, about $365 a month."),
+        "{on_extended}"
+    );
+    // STANDARD: EKS upgrades it itself.
+    let on_standard = note(&standard);
+    assert!(
+        on_standard.contains("EKS upgrades the control plane to 1.35 automatically"),
+        "{on_standard}"
+    );
+    assert!(!on_standard.contains("$0.60"), "{on_standard}");
+
+    // Outside a shorter warning window, or with no early warning at all: nothing yet.
+    assert!(scan(29).await.is_empty());
+    assert!(scan(0).await.is_empty());
 }

@@ -1,5 +1,6 @@
 //! EKS: node groups (their remote-access security group, node role, subnets and launch
-//! template) and clusters (endpoint access, control-plane logging, secrets encryption).
+//! template) and clusters (endpoint access, control-plane logging, secrets encryption,
+//! deletion protection).
 
 use std::collections::BTreeSet;
 
@@ -140,6 +141,7 @@ impl Aws {
                 .access_config()
                 .and_then(|a| a.authentication_mode())
                 .map(|m| m.as_str().to_owned()),
+            deletion_protection: cluster.deletion_protection(),
             oidc_issuer: cluster
                 .identity()
                 .and_then(|i| i.oidc())
@@ -283,6 +285,22 @@ impl Aws {
             .update_cluster_config()
             .name(name)
             .logging(Logging::builder().cluster_logging(setup).build())
+            .send()
+            .await
+            .map_err(|e| classify("UpdateClusterConfig", name, e))?;
+        Ok(output.update().and_then(|u| u.id()).map(str::to_owned))
+    }
+
+    /// Turns deletion protection on. It is its own kind of update (`DeletionProtectionUpdate`),
+    /// so it is sent alone; EKS accepts it only while the cluster is `ACTIVE`
+    /// (<https://docs.aws.amazon.com/eks/latest/userguide/deletion-protection.html>).
+    pub async fn enable_deletion_protection(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .eks()
+            .await
+            .update_cluster_config()
+            .name(name)
+            .deletion_protection(true)
             .send()
             .await
             .map_err(|e| classify("UpdateClusterConfig", name, e))?;

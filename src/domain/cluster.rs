@@ -1,5 +1,6 @@
 //! EKS clusters as `enforce-cluster-config` judges them: who may reach the API endpoint,
-//! which control-plane log types reach CloudWatch, and whether secrets are envelope-encrypted.
+//! which control-plane log types reach CloudWatch, whether secrets are envelope-encrypted,
+//! and whether the cluster is protected from deletion.
 //!
 //! Absent fields take AWS's documented defaults (public endpoint open to `0.0.0.0/0`, private
 //! endpoint off, no logs, no encryption), so a record or a response that omits them is read
@@ -132,6 +133,11 @@ pub struct Cluster {
     pub support_type: Option<String>,
     /// `accessConfig.authenticationMode`: `CONFIG_MAP`, `API_AND_CONFIG_MAP` or `API`.
     pub authentication_mode: Option<String>,
+    /// `deletionProtection` (EKS, 2025): while on, `DeleteCluster` fails on an active
+    /// cluster. `None` when `DescribeCluster` does not report it at all (answers from before
+    /// the field existed, and emulators without it): such a cluster is not judged on it,
+    /// since an absent field says nothing about the setting.
+    pub deletion_protection: Option<bool>,
     /// `identity.oidc.issuer`, the URL whose IAM OIDC provider IRSA needs.
     pub oidc_issuer: Option<String>,
 }

@@ -31,6 +31,15 @@ impl Day {
         Day::from_epoch_seconds(i64::try_from(now).unwrap_or(i64::MAX))
     }
 
+    /// Calendar days (UTC) from this day to `later`: 1 from any time of 2026-03-22 to
+    /// 2026-03-23, negative when `later` is earlier. Support dates are midnights, while a
+    /// sweep's day carries its time of day; counting dates keeps "days left" what a calendar
+    /// shows.
+    pub fn days_until(&self, later: Day) -> i64 {
+        const DAY: i64 = 86_400;
+        later.epoch_seconds.div_euclid(DAY) - self.epoch_seconds.div_euclid(DAY)
+    }
+
     /// `YYYY-MM-DD`.
     pub fn label(&self) -> String {
         DateTime::from_secs(self.epoch_seconds)
@@ -69,5 +78,14 @@ mod tests {
         assert_eq!(day.label(), "2026-11-28");
         assert_eq!(Day::from_epoch_seconds(1_742_688_000).label(), "2025-03-23");
         assert!(Day::parse_rfc3339("now").is_none());
+    }
+
+    #[test]
+    fn days_until_counts_calendar_days() {
+        let morning = Day::parse_rfc3339("2026-01-22T06:00:00Z").unwrap();
+        let end = Day::parse_rfc3339("2026-03-23T00:00:00Z").unwrap();
+        assert_eq!(morning.days_until(end), 60);
+        assert_eq!(end.days_until(morning), -60);
+        assert_eq!(end.days_until(end), 0);
     }
 }

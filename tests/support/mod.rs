@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod call_record;
+pub mod cluster_extras;
 pub mod eks_access;
 pub mod proxy;
 

@@ -9,6 +9,11 @@
 //! entries moto lacks, `eks_access.rs`); faults and glitches still come first, so a test can
 //! throttle a call the responder would answer.
 //!
+//! A [`Rewriter`] changes moto's answers instead: it adds what moto leaves out of an answer
+//! it does give (the cluster fields of `cluster_extras.rs`). Rewriters see only answers that
+//! came from moto, after it answered, so they can also learn from calls that succeeded.
+//! Without rewriters, moto's answers pass through byte for byte, as before.
+//!
 //! It speaks just enough HTTP/1.1 for the SDK: one request per connection, `Content-Length`
 //! bodies, and `Connection: close` on every answer.
 
@@ -69,6 +74,25 @@ pub enum GlitchKind {
     Slow(std::time::Duration),
 }
 
+/// A request as a [`Rewriter`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The raw (still percent-encoded) path, without the query.
+    pub path: &'a str,
+    /// The raw query string (empty when there is none).
+    pub query: &'a str,
+    pub body: &'a str,
+}
+
+/// Changes moto's answers to some requests (a stand-in for fields moto lacks).
+pub trait Rewriter: Send + Sync {
+    /// The body to send instead of moto's `body` (with HTTP `status`) to `request`, or `None`:
+    /// leave it. Rewriters are asked in the order they were added, each seeing the body the
+    /// previous one left; the status and headers stay moto's, `Content-Length` corrected.
+    fn rewrite(&self, request: &Request<'_>, status: u16, body: &str) -> Option<String>;
+}
+
 /// Answers some requests itself, with state (a stand-in for APIs moto lacks).
 pub trait Responder: Send + Sync {
     /// The answer to one request, or `None`: not mine, the proxy goes on (other responders,
@@ -82,6 +106,7 @@ struct State {
     faults: Vec<Fault>,
     glitches: Vec<Glitch>,
     responders: Vec<Arc<dyn Responder>>,
+    rewriters: Vec<Arc<dyn Rewriter>>,
     requests: Vec<Recorded>,
 }
 
@@ -124,6 +149,11 @@ impl Proxy {
         self.state.lock().unwrap().responders.push(responder);
     }
 
+    /// Lets `rewriter` change moto's answers; rewriters are asked in the order they were added.
+    pub fn rewrite_with(&self, rewriter: Arc<dyn Rewriter>) {
+        self.state.lock().unwrap().rewriters.push(rewriter);
+    }
+
     /// How many glitched requests are still to come: 0 once every glitch was met.
     pub fn glitches_left(&self) -> usize {
         self.state
@@ -133,6 +163,12 @@ impl Proxy {
             .iter()
             .map(|g| g.times)
             .sum()
+    }
+
+    /// Forgets the requests recorded so far, e.g. a test's own seeding through the proxy, so
+    /// that [`Proxy::requests`] shows only what came after.
+    pub fn forget(&self) {
+        self.state.lock().unwrap().requests.clear();
     }
 
     /// The requests whose path ends with `path_suffix`, in order.
@@ -217,7 +253,7 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
         Some(GlitchKind::Slow(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
-    let canned = {
+    let (canned, rewriters) = {
         let mut state = state.lock().unwrap();
         let hit = state.faults.iter_mut().find(|f| {
             f.times > 0
@@ -239,13 +275,13 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
                 .find_map(|r| r.answer(&method, &path, &query, &body_text))
         });
         state.requests.push(Recorded {
-            method,
-            path,
+            method: method.clone(),
+            path: path.clone(),
             head: head_text.clone(),
-            body: body_text,
+            body: body_text.clone(),
             answered: canned.is_some(),
         });
-        canned
+        (canned, state.rewriters.clone())
     };
     let response = match canned {
         Some(c) => {
@@ -260,7 +296,16 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
             ));
             text.into_bytes()
         }
-        None => forward(upstream, &head_text, &body).await?,
+        None => {
+            let answer = forward(upstream, &head_text, &body).await?;
+            let request = Request {
+                method: &method,
+                path: &path,
+                query: &query,
+                body: &body_text,
+            };
+            rewrite(answer, &request, &rewriters)
+        }
     };
     client.write_all(&response).await?;
     client.shutdown().await
@@ -298,6 +343,45 @@ async fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(rest);
     Ok(bytes)
+}
+
+/// moto's whole `answer` to `request`, its body changed by `rewriters` and its
+/// `Content-Length` set to match; unchanged when no rewriter changes it (or it is not UTF-8).
+fn rewrite(answer: Vec<u8>, request: &Request<'_>, rewriters: &[Arc<dyn Rewriter>]) -> Vec<u8> {
+    if rewriters.is_empty() {
+        return answer;
+    }
+    let Some(split) = find(&answer, b"\r\n\r\n").map(|i| i + 4) else {
+        return answer;
+    };
+    let (head, body) = answer.split_at(split);
+    let (Ok(head), Ok(body)) = (std::str::from_utf8(head), std::str::from_utf8(body)) else {
+        return answer;
+    };
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let mut changed: Option<String> = None;
+    for rewriter in rewriters {
+        let current = changed.as_deref().unwrap_or(body);
+        if let Some(new) = rewriter.rewrite(request, status, current) {
+            changed = Some(new);
+        }
+    }
+    let Some(body) = changed else {
+        return answer;
+    };
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    out.into_bytes()
 }
 
 /// Reads one request: its head (through the blank line) and its `Content-Length` body.

@@ -6,6 +6,10 @@
 //! the endpoint flags and logging entirely (AWS then creates a public endpoint without logs);
 //! the console sends two `clusterLogging` entries, one enabled with no types and one disabled
 //! with all five. So a log type counts as on only when an enabled entry names it.
+//!
+//! `deletionProtection` (a boolean, absent when not sent: EKS then creates the cluster
+//! unprotected) and `upgradePolicy.supportType` are read as the request carries them; what
+//! they mean for the cluster is `detect`'s business.
 
 use std::collections::BTreeSet;
 
@@ -43,6 +47,11 @@ pub struct Asked {
     pub endpoint: Option<EndpointAsk>,
     pub logging: Option<LoggingAsk>,
     pub secrets_encrypted: bool,
+    /// `deletionProtection` as sent; `None` when the request did not carry it (for `Create`,
+    /// EKS's default: unprotected).
+    pub deletion_protection: Option<bool>,
+    /// `upgradePolicy.supportType` as sent (`STANDARD` or `EXTENDED`), upper-cased.
+    pub support_type: Option<String>,
 }
 
 /// Endpoint fields as requested; each may be absent.
@@ -91,6 +100,17 @@ struct Request {
     logging: Option<LoggingRequest>,
     #[serde(default, deserialize_with = "lenient::list")]
     encryption_config: Vec<Value>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    deletion_protection: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::opt_object")]
+    upgrade_policy: Option<UpgradePolicyRequest>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpgradePolicyRequest {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    support_type: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +208,12 @@ pub fn trigger(incoming: &Incoming) -> Result<Option<Trigger>, EventError> {
                 Kind::Update => logging,
             },
             secrets_encrypted,
+            deletion_protection: request.deletion_protection,
+            support_type: request
+                .upgrade_policy
+                .and_then(|p| p.support_type)
+                .map(|t| t.trim().to_ascii_uppercase())
+                .filter(|t| !t.is_empty()),
         },
     }))
 }
@@ -337,6 +363,39 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn deletion_protection_and_the_upgrade_policy_are_read_as_sent() {
+        let t = call(
+            "UpdateClusterConfig",
+            json!({"name": "c", "deletionProtection": false}),
+            json!({"update": {"type": "DeletionProtectionUpdate"}}),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.asked.deletion_protection, Some(false));
+        assert_eq!(t.asked.support_type, None);
+        assert_eq!(t.asked.endpoint, None);
+        let t = call(
+            "UpdateClusterConfig",
+            json!({"name": "c", "upgradePolicy": {"supportType": "extended"}}),
+            Value::Null,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.asked.support_type.as_deref(), Some("EXTENDED"));
+        assert_eq!(t.asked.deletion_protection, None);
+        // Lenient: a string boolean, an empty policy object.
+        let t = call(
+            "CreateCluster",
+            json!({"name": "c", "deletionProtection": "true", "upgradePolicy": {}}),
+            Value::Null,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.asked.deletion_protection, Some(true));
+        assert_eq!(t.asked.support_type, None);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! automatically: a control-plane upgrade is one-way and needs add-ons and nodes upgraded
 //! with it, so these are alerts with the date, the cost and the command.
 //!
+//! The warning comes `SUPPORT_WARNING_DAYS` before a version leaves standard support, so an
+//! upgrade can be planned: after that day the cluster either costs six times as much
+//! (upgrade policy `EXTENDED`) or is upgraded by EKS on EKS's schedule (`STANDARD`).
+//!
 //! Pure: the caller supplies what EKS answered and the day to judge on.
 
 use crate::domain::versions::{AddonVersion, Day, VersionSupport};
@@ -14,6 +18,17 @@ pub const STANDARD_USD_PER_HOUR: f64 = 0.10;
 pub const EXTENDED_USD_PER_HOUR: f64 = 0.60;
 /// Average hours in a month (365 × 24 / 12), for the monthly figure.
 const HOURS_PER_MONTH: f64 = 730.0;
+
+/// What extended support costs, for people: the price per cluster-hour against standard
+/// support's, and the difference a month. Also said when someone chooses `EXTENDED`.
+pub fn extended_support_cost() -> String {
+    let extra = EXTENDED_USD_PER_HOUR - STANDARD_USD_PER_HOUR;
+    format!(
+        "Extended support costs ${EXTENDED_USD_PER_HOUR:.2} per cluster-hour instead of \
+         ${STANDARD_USD_PER_HOUR:.2}: ${extra:.2} more, about ${:.0} a month.",
+        extra * HOURS_PER_MONTH
+    )
+}
 
 /// Something to tell people about a cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,11 +66,14 @@ fn next_minor(version: &str) -> Option<String> {
     Some(format!("{major}.{}", minor + 1))
 }
 
-/// What to say about the cluster's Kubernetes version on `today`, if anything.
+/// What to say about the cluster's Kubernetes version on `today`, if anything: a warning
+/// within `warning_days` of the end of standard support (0: no early warning), then that it
+/// is in extended support, then that it is past the end of support.
 pub fn version_finding(
     cluster: &Cluster,
     versions: &[VersionSupport],
     today: Day,
+    warning_days: u32,
 ) -> Option<Finding> {
     let version = cluster.version.as_deref()?;
     let support = versions.iter().find(|v| v.version == version)?;
@@ -71,7 +89,40 @@ pub fn version_finding(
         cluster.name
     );
     match phase(support, today) {
-        Phase::Standard => None,
+        Phase::Standard => {
+            let end = support.end_of_standard?;
+            let left = today.days_until(end).max(0);
+            if warning_days == 0 || left > i64::from(warning_days) {
+                return None;
+            }
+            let finding = format!(
+                "cluster {} runs Kubernetes {version}, whose standard support ends on {}, in \
+                 {left} days",
+                cluster.name,
+                end.label()
+            );
+            let then = match cluster.support_type.as_deref() {
+                Some("STANDARD") => format!(
+                    "Its upgrade policy is STANDARD, so on that day EKS upgrades the control \
+                     plane to {next} automatically, which can break add-ons and nodes left \
+                     behind; upgrade first, on your own schedule."
+                ),
+                policy => format!(
+                    "Its upgrade policy is EXTENDED{}, so on that day it enters extended \
+                     support. {}",
+                    if policy.is_none() {
+                        " (EKS's default)"
+                    } else {
+                        ""
+                    },
+                    extended_support_cost()
+                ),
+            };
+            Some(Finding {
+                finding,
+                note: format!("{then} {upgrade}"),
+            })
+        }
         Phase::Extended { until } => {
             let until = until
                 .map(|d| format!(" until {}", d.label()))
@@ -84,17 +135,12 @@ pub fn version_finding(
                 "cluster {} runs Kubernetes {version}, in extended support{since}{until}",
                 cluster.name
             );
-            let extra = EXTENDED_USD_PER_HOUR - STANDARD_USD_PER_HOUR;
             let cost = if cluster.support_type.as_deref() == Some("STANDARD") {
                 "Its upgrade policy is STANDARD, so EKS will upgrade it automatically rather than \
                  charge for extended support; upgrade first, on your own schedule."
                     .to_owned()
             } else {
-                format!(
-                    "Extended support costs ${EXTENDED_USD_PER_HOUR:.2} per cluster-hour instead \
-                     of ${STANDARD_USD_PER_HOUR:.2}: ${extra:.2} more, about ${:.0} a month.",
-                    extra * HOURS_PER_MONTH
-                )
+                extended_support_cost()
             };
             Some(Finding {
                 finding,
@@ -189,6 +235,7 @@ mod tests {
             support_type: support_type.map(str::to_owned),
             authentication_mode: None,
             oidc_issuer: None,
+            deletion_protection: None,
         }
     }
 
@@ -196,10 +243,10 @@ mod tests {
     fn standard_support_is_fine_and_the_day_it_ends_is_extended() {
         let v = versions();
         assert_eq!(
-            version_finding(&cluster("1.32", None), &v, day("2026-03-22")),
+            version_finding(&cluster("1.32", None), &v, day("2026-03-22"), 0),
             None
         );
-        let f = version_finding(&cluster("1.32", None), &v, day("2026-03-23")).unwrap();
+        let f = version_finding(&cluster("1.32", None), &v, day("2026-03-23"), 60).unwrap();
         assert_eq!(
             f.finding,
             "cluster prod runs Kubernetes 1.32, in extended support since 2026-03-23 until 2027-03-23"
@@ -216,11 +263,97 @@ mod tests {
     }
 
     #[test]
+    fn standard_support_ending_within_the_warning_days_is_warned_of() {
+        let v = versions();
+        // 1.32 leaves standard support on 2026-03-23.
+        let f = version_finding(&cluster("1.32", None), &v, day("2026-01-23"), 60).unwrap();
+        assert_eq!(
+            f.finding,
+            "cluster prod runs Kubernetes 1.32, whose standard support ends on 2026-03-23, in 59 days"
+        );
+        assert!(
+            f.note
+                .contains("upgrade policy is EXTENDED (EKS's default)"),
+            "{}",
+            f.note
+        );
+        assert!(
+            f.note.contains(
+                "$0.60 per cluster-hour instead of $0.10: $0.50 more, about $365 a month"
+            ),
+            "{}",
+            f.note
+        );
+        assert!(
+            f.note
+                .contains("aws eks update-cluster-version --name prod --kubernetes-version 1.33"),
+            "{}",
+            f.note
+        );
+        assert_eq!(
+            version_finding(&cluster("1.32", None), &v, day("2026-01-21"), 60),
+            None,
+            "61 days before"
+        );
+        assert!(
+            version_finding(&cluster("1.32", None), &v, day("2026-01-22"), 60).is_some(),
+            "60 days before"
+        );
+        // No early warning at all with 0; the day itself is extended support either way.
+        assert_eq!(
+            version_finding(&cluster("1.32", None), &v, day("2026-03-22"), 0),
+            None
+        );
+        let on_the_day = version_finding(&cluster("1.32", None), &v, day("2026-03-23"), 0);
+        assert!(on_the_day.unwrap().finding.contains("in extended support"));
+    }
+
+    #[test]
+    fn the_warning_says_what_each_upgrade_policy_does_then() {
+        let v = versions();
+        let standard = version_finding(
+            &cluster("1.32", Some("STANDARD")),
+            &v,
+            day("2026-03-01"),
+            60,
+        )
+        .unwrap();
+        assert!(
+            standard.finding.ends_with("in 22 days"),
+            "{}",
+            standard.finding
+        );
+        assert!(
+            standard
+                .note
+                .contains("EKS upgrades the control plane to 1.33 automatically"),
+            "{}",
+            standard.note
+        );
+        assert!(!standard.note.contains("$0.60"), "{}", standard.note);
+        let extended = version_finding(
+            &cluster("1.32", Some("EXTENDED")),
+            &v,
+            day("2026-03-01"),
+            60,
+        )
+        .unwrap();
+        assert!(
+            extended
+                .note
+                .starts_with("Its upgrade policy is EXTENDED, so on that day it enters extended support. Extended support costs $0.60"),
+            "{}",
+            extended.note
+        );
+    }
+
+    #[test]
     fn a_standard_upgrade_policy_is_not_charged_for_extended_support() {
         let f = version_finding(
             &cluster("1.31", Some("STANDARD")),
             &versions(),
             day("2026-01-10"),
+            60,
         )
         .unwrap();
         assert!(f.note.contains("upgrade policy is STANDARD"), "{}", f.note);
@@ -229,7 +362,8 @@ mod tests {
 
     #[test]
     fn past_extended_support_says_since_when_and_what_next() {
-        let f = version_finding(&cluster("1.29", None), &versions(), day("2026-11-28")).unwrap();
+        let f =
+            version_finding(&cluster("1.29", None), &versions(), day("2026-11-28"), 60).unwrap();
         assert_eq!(
             f.finding,
             "cluster prod runs Kubernetes 1.29, past the end of its support (2026-03-23)"
@@ -246,14 +380,14 @@ mod tests {
             end_of_extended: None,
             status: Some("UNSUPPORTED".into()),
         }];
-        let f = version_finding(&cluster("1.28", None), &undated, day("2026-11-28")).unwrap();
+        let f = version_finding(&cluster("1.28", None), &undated, day("2026-11-28"), 60).unwrap();
         assert!(
             f.finding.ends_with("past the end of its support"),
             "{}",
             f.finding
         );
         assert_eq!(
-            version_finding(&cluster("1.40", None), &versions(), day("2026-11-28")),
+            version_finding(&cluster("1.40", None), &versions(), day("2026-11-28"), 60),
             None
         );
     }

@@ -1,6 +1,7 @@
 //! Rule `enforce-cluster-config`: an EKS cluster's API endpoint is not public (or only to an
-//! allow-list), all five control-plane log types reach CloudWatch, and Kubernetes secrets are
-//! envelope-encrypted with KMS.
+//! allow-list), all five control-plane log types reach CloudWatch, Kubernetes secrets are
+//! envelope-encrypted with KMS, and deletion protection, once on, stays on. Choosing extended
+//! support (and its price) is reported.
 //!
 //! EKS creates clusters with a public endpoint and no logs by default, and anyone with
 //! `eks:UpdateClusterConfig` can switch them back. EKS applies one update per call and one at
@@ -33,7 +34,7 @@ use crate::settings::{Mode, Settings};
 /// The catalog entry.
 pub static RULE: RuleInfo = RuleInfo {
     name: "enforce-cluster-config",
-    summary: "Makes EKS API endpoints private (or allow-listed), re-enables control-plane logs, and reports or adds secrets encryption",
+    summary: "Makes EKS API endpoints private (or allow-listed), re-enables control-plane logs and deletion protection, and reports or adds secrets encryption",
     triggers: &[CatalogTrigger {
         source: "aws.eks",
         detail_type: API_CALL,
@@ -57,6 +58,7 @@ pub static RULE: RuleInfo = RuleInfo {
         "EXEMPT_TAG_KEY",
         "PUBLIC_ACCESS_CIDRS",
         "KMS_KEY_ARN",
+        "DELETION_PROTECTION",
         "SELF_ROLE_ARNS",
         "RETRY_QUEUE_URL",
         "DEAD_LETTER_QUEUE_URL",
@@ -161,11 +163,11 @@ pub async fn scan(
     Ok(outcomes)
 }
 
-/// The sweep's version hygiene over every cluster ([`hygiene`]): a Kubernetes version in
-/// extended support or past its end, and a `coredns` add-on not made for the cluster's
-/// version. Alerts only, judged on the day of the sweep (`origin`'s time). moto implements
-/// none of `DescribeClusterVersions`, `DescribeAddon` and `DescribeAddonVersions`; the tests
-/// answer them with recorded responses.
+/// The sweep's version hygiene over every cluster ([`hygiene`]): a Kubernetes version within
+/// `SUPPORT_WARNING_DAYS` of the end of its standard support, in extended support or past its
+/// end, and a `coredns` add-on not made for the cluster's version. Alerts only, judged on the
+/// day of the sweep (`origin`'s time). moto implements none of `DescribeClusterVersions`,
+/// `DescribeAddon` and `DescribeAddonVersions`; the tests answer them with recorded responses.
 pub async fn scan_versions(
     aws: &Aws,
     settings: &Settings,
@@ -190,7 +192,7 @@ pub async fn scan_versions(
     for cluster in clusters {
         let Some(cluster) = cluster? else { continue };
         let mut findings: Vec<hygiene::Finding> =
-            hygiene::version_finding(&cluster, &versions, today)
+            hygiene::version_finding(&cluster, &versions, today, settings.support_warning_days)
                 .into_iter()
                 .collect();
         if let (Some(kubernetes), Some(installed)) = (
@@ -312,7 +314,7 @@ impl Job<'_> {
             );
             return Ok(self.finished_early(&cluster.name, Some(&cluster), &why));
         }
-        let assessment = detect::assess(&cluster, self.settings, trigger.kind);
+        let assessment = detect::assess(&cluster, self.settings, trigger);
         if self.progress.found.is_empty() {
             self.progress.found = assessment.findings.clone();
         }
@@ -320,11 +322,18 @@ impl Job<'_> {
             return Ok(self.finished_early(&cluster.name, Some(&cluster), "already safe"));
         }
         if guard::is_exempt(&cluster.tags, &self.settings.exempt_tag_key) {
-            let note = format!(
-                "exempt by tag {}=true; without it this would run: {}",
-                self.settings.exempt_tag_key,
-                actions(&assessment.fixes, &cluster.name).join(", ")
-            );
+            let note = if assessment.fixes.is_empty() {
+                format!(
+                    "exempt by tag {}=true; without it this would be alerted",
+                    self.settings.exempt_tag_key
+                )
+            } else {
+                format!(
+                    "exempt by tag {}=true; without it this would run: {}",
+                    self.settings.exempt_tag_key,
+                    actions(&assessment.fixes, &cluster.name).join(", ")
+                )
+            };
             return Ok(self.one(self.outcome(
                 &cluster,
                 &assessment,
@@ -343,12 +352,14 @@ impl Job<'_> {
                 .iter()
                 .filter_map(|f| f.undo(&cluster.name, &self.origin.region))
                 .collect();
+            let mut note = vec!["alert-only mode: nothing was changed".to_owned()];
+            note.extend(self.alert_notes(&cluster.name, &assessment));
             let mut outcome = self.outcome(
                 &cluster,
                 &assessment,
                 Status::WouldRemediate,
                 actions(&assessment.fixes, &cluster.name),
-                Some("alert-only mode: nothing was changed".to_owned()),
+                Some(note.join("; ")),
             );
             outcome.undo = join_undo(&undo);
             return Ok(self.one(outcome));
@@ -516,9 +527,7 @@ impl Job<'_> {
                     .to_owned(),
             );
         }
-        if assessment.needs_key {
-            notes.push(needs_key_note());
-        }
+        notes.extend(self.alert_notes(&cluster.name, assessment));
         let mut outcome = self.outcome(
             cluster,
             assessment,
@@ -561,7 +570,10 @@ impl Job<'_> {
         note: Option<String>,
     ) -> Outcome {
         let note = match (status, note) {
-            (Status::Alert, None) if assessment.needs_key => Some(needs_key_note()),
+            (Status::Alert, None) => {
+                let notes = self.alert_notes(&cluster.name, assessment);
+                (!notes.is_empty()).then(|| notes.join("; "))
+            }
             (_, note) => note,
         };
         Outcome {
@@ -574,6 +586,21 @@ impl Job<'_> {
             note,
             origin: self.origin.clone(),
         }
+    }
+
+    /// What people must decide about the parts of `assessment` this rule only reports.
+    fn alert_notes(&self, cluster: &str, assessment: &Assessment) -> Vec<String> {
+        let mut notes = Vec::new();
+        if assessment.needs_key {
+            notes.push(needs_key_note());
+        }
+        if assessment.unprotected {
+            notes.push(unprotected_note(cluster, &self.origin.region));
+        }
+        if assessment.extended_support {
+            notes.push(extended_support_note(cluster, &self.origin.region));
+        }
+        notes
     }
 
     /// What the first attempt found unsafe, or `fallback` when it found nothing.
@@ -603,6 +630,31 @@ fn needs_key_note() -> String {
     "no KMS_KEY_ARN is set, so secrets encryption was not added: choose a key and run \
      aws eks associate-encryption-config (it cannot be undone)"
         .to_owned()
+}
+
+/// Deletion protection is left to people unless `DELETION_PROTECTION=enforce`: it also stops
+/// the cluster's owners from deleting it, which they may mean to do.
+fn unprotected_note(cluster: &str, region: &str) -> String {
+    format!(
+        "DELETION_PROTECTION=alert, so deletion protection was not turned on: to protect the \
+         cluster run aws eks update-cluster-config --region {region} --name {} \
+         --deletion-protection (DELETION_PROTECTION=enforce turns it on for new clusters)",
+        crate::domain::shell_quote(cluster)
+    )
+}
+
+/// Extended support is a cost decision, never reverted: with `STANDARD`, EKS would upgrade the
+/// control plane itself at the end of standard support.
+fn extended_support_note(cluster: &str, region: &str) -> String {
+    format!(
+        "When its Kubernetes version leaves standard support the cluster stays on it in \
+         extended support. {} This is not changed back automatically: with STANDARD, EKS \
+         upgrades the control plane itself when standard support ends, which can break add-ons \
+         and nodes left behind. To choose that: aws eks update-cluster-config --region {region} \
+         --name {} --upgrade-policy supportType=STANDARD",
+        hygiene::extended_support_cost(),
+        crate::domain::shell_quote(cluster)
+    )
 }
 
 /// A cluster as an outcome names it: its ARN from EKS, or built from the origin's account.

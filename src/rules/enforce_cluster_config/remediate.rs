@@ -25,6 +25,9 @@ impl Fix {
                 "UpdateClusterConfig {cluster} logging enable {}",
                 join_log_types(enable)
             ),
+            Fix::DeletionProtection => {
+                format!("UpdateClusterConfig {cluster} deletionProtection=true")
+            }
             Fix::Encrypt { key_arn } => {
                 format!("AssociateEncryptionConfig {cluster} secrets with {key_arn}")
             }
@@ -57,6 +60,11 @@ impl Fix {
                     "enabled": false,
                 }]}),
             )),
+            // The CLI's boolean flag (docs.aws.amazon.com/eks/latest/userguide/deletion-protection.html).
+            Fix::DeletionProtection => Some(format!(
+                "aws eks update-cluster-config --region {region} --name {} --no-deletion-protection",
+                shell_quote(cluster)
+            )),
             Fix::Encrypt { .. } => None,
         }
     }
@@ -66,6 +74,7 @@ impl Fix {
         match self {
             Fix::Endpoint { to, .. } => aws.update_endpoint_access(cluster, to).await,
             Fix::Logging { enable } => aws.enable_logging(cluster, enable).await,
+            Fix::DeletionProtection => aws.enable_deletion_protection(cluster).await,
             Fix::Encrypt { key_arn } => aws.associate_secrets_encryption(cluster, key_arn).await,
         }
         .map(|_update_id| ())
@@ -119,5 +128,18 @@ mod tests {
             key_arn: "arn:aws:kms:us-east-1:1:key/k".into(),
         };
         assert_eq!(encrypt.undo("prod", "us-east-1"), None);
+    }
+
+    #[test]
+    fn undo_of_deletion_protection_turns_it_off_again() {
+        let fix = Fix::DeletionProtection;
+        assert_eq!(
+            fix.action("prod"),
+            "UpdateClusterConfig prod deletionProtection=true"
+        );
+        assert_eq!(
+            fix.undo("prod", "eu-west-1").unwrap(),
+            "aws eks update-cluster-config --region eu-west-1 --name 'prod' --no-deletion-protection"
+        );
     }
 }
