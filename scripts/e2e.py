@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-All seven functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
-`detach-node-policy`, `restore-audit-trail`, `notify-eks-finding`, `guard-cluster-access`
-and `audit-workloads`, and the `sweep` function once. End to end:
+All eight functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
+`detach-node-policy`, `restore-audit-trail`, `notify-eks-finding`, `guard-cluster-access`,
+`audit-workloads` and `harden-nodes`, and the `sweep` function once. End to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
 2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
@@ -40,13 +40,20 @@ Then, for each scenario (one function in one MODE), it:
      per account, an IAM role and a Lambda function in moto named like the deployed
      audit-workloads (AUDIT_WORKLOADS_FUNCTION_ARN): moto's PutSubscriptionFilter, like
      CloudWatch Logs', refuses a destination function that does not exist;
+   - harden-nodes: a running EC2 instance (`ami-0fedcba9876543210`) tagged as an EKS node
+     (`eks:cluster-name=demo`, `eks:nodegroup-name`, `kubernetes.io/cluster/demo`) with
+     metadata options `HttpTokens=optional`, hop limit 2, endpoint enabled. No
+     NODE_IMDS_HOP_LIMIT, so the fix must keep the hop limit at 2: moto's
+     ModifyInstanceMetadataOptions resets every option a call leaves out, so this also checks
+     that the function names them all;
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
    `events/enforce-cluster-config/create-cluster-console-public.json`,
    `events/detach-node-policy/attach-admin-access.json`,
    `events/restore-audit-trail/stop-logging-by-name.json`,
    `events/notify-eks-finding/policy-anonymous-access-granted.json`,
    `events/guard-cluster-access/associate-cluster-admin-console.json`,
-   `events/audit-workloads/create-log-group-eks.json`) into an event about that resource
+   `events/audit-workloads/create-log-group-eks.json`, `events/harden-nodes/node-running.json`,
+   EC2's own state-change notification) into an event about that resource
    (plain replacement of the placeholders, see events/README.md); audit-workloads' deliveries
    are built instead with scripts/audit_payload.py from sample audit events of
    `events/audit-workloads/audit-log/` (a Deployment applied without probes and a
@@ -69,9 +76,10 @@ filter from one scheduled event, and `scan` no longer lists it.
 Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
 it also runs each function that changes resources with MODE=alert-only on a second resource
 (notify-eks-finding only ever alerts, so it has no such scenario; audit-workloads changes
-only its subscriptions, so its alert-only scenario is a CreateLogGroup), and asserts every
-result: the exit status is 0 when everything holds, 1 when a check fails, 2 when the run
-itself could not be done (emulator, build, timeout). Each scenario has its own Runtime API
+only its subscriptions, so its alert-only scenario is a CreateLogGroup; harden-nodes' is a
+second node, which the CLI's scan then lists), and asserts every result: the exit status is
+0 when everything holds, 1 when a check fails, 2 when the run itself could not be done
+(emulator, build, timeout). Each scenario has its own Runtime API
 emulator and function process; moto and the stand-in serve the whole run (each scenario
 seeds resources of its own names), their logs in the work directory.
 
@@ -123,6 +131,10 @@ PH_CORP_RULE = "sgr-0aaaaaaaaaaaaaaa2"
 PH_CLUSTER = "example-cluster"  # the cluster name in events/enforce-cluster-config/
 PH_NODE_ROLE = "example-node-role"  # the node role name in events/detach-node-policy/
 PH_TRAIL = "example-trail"  # the trail name (also inside its ARN) in events/restore-audit-trail/
+# The instance of events/harden-nodes/node-running.json. The GuardDuty samples of
+# revoke-open-ingress, detach-node-policy and notify-eks-finding name the same one; no scenario
+# here uses those, and each scenario replaces only its own sample's placeholders.
+PH_INSTANCE = "i-0123456789abcdef0"
 # The principal of events/guard-cluster-access/associate-cluster-admin-console.json (kept: only
 # its account is a placeholder, also inside the percent-encoded requestParameters.principalArn).
 CONTRACTOR_ROLE = "contractor"
@@ -156,6 +168,12 @@ AUDIT_FUNCTION = "eks-remediator-AuditWorkloadsFunction"
 AUDIT_SAMPLES = EVENTS / "audit-workloads" / "audit-log"
 PH_LOG_GROUP = "/aws/eks/prod/cluster"  # the log group of events/audit-workloads/create-log-group-eks.json
 REALERT_DAYS = "7"
+# harden-nodes: the AMI of its launch-template samples, and the metadata options an EKS node is
+# launched with when its launch template allows IMDSv1 (what the function fixes).
+NODE_AMI = "ami-0fedcba9876543210"
+NODE_INSTANCE_TYPE = "m6i.large"
+NODE_CLUSTER = "demo"
+NODE_HOP_LIMIT = 2
 # Who may be bound to cluster-admin inside a cluster: the sample binding's contractor and
 # dev-team are not.
 K8S_ADMIN_SUBJECTS = "platform-admins"
@@ -1505,6 +1523,100 @@ def show_filters(filters):
         print(f"    pattern {shown}")
 
 
+class HardenNodes:
+    """harden-nodes on EC2's own notification that a node is running (no trail, no caller):
+    the function requires IMDSv2 on it, keeping its hop limit (NODE_IMDS_HOP_LIMIT unset)."""
+    name = "harden-nodes"
+    resource_type = "ec2-instance"
+    trigger = "EC2 Instance State-change Notification (running)"
+    sample = EVENTS / name / "node-running.json"
+    # The same notification for a pending instance: it answers with no outcomes, and no call.
+    warmup = EVENTS / name / "not-for-me-node-pending.json"
+    # The defaults: no NODE_IMDS_HOP_LIMIT, so the hop limit is only reported.
+    settings = {}
+    undo_prefix = "aws ec2 modify-instance-metadata-options"
+
+    def seed(self, ctx, name):
+        """A running EKS node as a managed node group launches it from a launch template that
+        allows IMDSv1: tagged for cluster `demo` and node group `name`, metadata options
+        HttpTokens=optional, hop limit 2, endpoint enabled."""
+        ec2 = ctx["aws"]["ec2"]
+        kw = {"SubnetId": ctx["subnets"][0]} if ctx.get("subnets") else {}
+        instance = ec2.run_instances(
+            ImageId=NODE_AMI, InstanceType=NODE_INSTANCE_TYPE, MinCount=1, MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": "eks:cluster-name", "Value": NODE_CLUSTER},
+                {"Key": "eks:nodegroup-name", "Value": name},
+                {"Key": f"kubernetes.io/cluster/{NODE_CLUSTER}", "Value": "owned"},
+                {"Key": "Name", "Value": name}]}],
+            MetadataOptions={"HttpTokens": "optional", "HttpPutResponseHopLimit": NODE_HOP_LIMIT,
+                             "HttpEndpoint": "enabled"},
+            **kw,
+        )["Instances"][0]
+        return {"name": name, "id": instance["InstanceId"], "cluster": NODE_CLUSTER,
+                "nodegroup": name}
+
+    def replacements(self, node):
+        return [(PH_INSTANCE, node["id"])]
+
+    def describe_event(self, event, node):
+        detail = event["detail"]
+        return (f"{event['detail-type']}: {detail['instance-id']} is {detail['state']} "
+                f"(EC2's own event: no trail, no caller)")
+
+    def state(self, ctx, node):
+        """The instance's state and metadata options, as DescribeInstances reports them."""
+        found = ctx["aws"]["ec2"].describe_instances(InstanceIds=[node["id"]])
+        i = found["Reservations"][0]["Instances"][0]
+        m = i.get("MetadataOptions") or {}
+        return {"instance": (i.get("State") or {}).get("Name"), "tokens": m.get("HttpTokens"),
+                "hop_limit": m.get("HttpPutResponseHopLimit"), "endpoint": m.get("HttpEndpoint")}
+
+    def show(self, title, node, st):
+        print(f"{title}: EC2 instance {node['id']} ({st['instance']}), an EKS node of cluster "
+              f"{node['cluster']}, node group {node['nodegroup']}; instance metadata options")
+        marker = "   <- IMDSv1 answered" if st["tokens"] != "required" else ""
+        print(f"  HttpTokens                {st['tokens']}{marker}")
+        print(f"  HttpPutResponseHopLimit   {st['hop_limit']}")
+        print(f"  HttpEndpoint              {st['endpoint']}")
+        print()
+
+    def check(self, c, mode, node, before, after, output, alerts):
+        rid = node["id"]
+        c.that(before == {"instance": "running", "tokens": "optional", "hop_limit": NODE_HOP_LIMIT,
+                          "endpoint": "enabled"},
+               f"BEFORE: running, HttpTokens optional, hop limit {NODE_HOP_LIMIT}, endpoint enabled",
+               repr(before))
+        action = f"ModifyInstanceMetadataOptions {rid} HttpTokens=required HttpPutResponseHopLimit={NODE_HOP_LIMIT}"
+        if mode == "alert-only":
+            c.that(after == before, "the metadata options are unchanged (IMDSv1 still answered)",
+                   f"before {before}, after {after}")
+            o, doc = check_common(c, self, rid, output, alerts, "would-remediate")
+            c.that(o.get("actions") == [action] and doc.get("actions") == [action],
+                   f"the outcome and the alert name the call it would make, {action!r}",
+                   f"outcome {o.get('actions')!r}, alert {doc.get('actions')!r}")
+            return
+        c.that(after["tokens"] == "required", "AFTER: HttpTokens is required", repr(after))
+        # moto's ModifyInstanceMetadataOptions resets the options a call leaves out (the hop
+        # limit to 1): the limit stays only because the function names every option.
+        c.that(after["hop_limit"] == NODE_HOP_LIMIT,
+               f"AFTER: the hop limit is still {NODE_HOP_LIMIT} (NODE_IMDS_HOP_LIMIT unset)", repr(after))
+        c.that(after["endpoint"] == "enabled", "AFTER: the metadata endpoint is still enabled",
+               repr(after))
+        o, doc = check_common(c, self, rid, output, alerts, "remediated")
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        undo = (f"aws ec2 modify-instance-metadata-options --region {REGION} --instance-id {rid} "
+                f"--http-tokens optional --http-put-response-hop-limit {NODE_HOP_LIMIT}")
+        c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
+        note = doc.get("note")
+        c.that(isinstance(note, str) and f"hop limit {NODE_HOP_LIMIT} left as it is" in note
+               and "NODE_IMDS_HOP_LIMIT" in note,
+               f"the alert's note says the hop limit {NODE_HOP_LIMIT} was left, and how to lower it",
+               repr(note))
+
+
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
@@ -1512,7 +1624,8 @@ TRAIL, FINDING, ACCESS = RestoreAuditTrail(), NotifyEksFinding(), GuardClusterAc
 # audit-workloads has two kinds of trigger: its audit log (AUDIT, the one in FUNCTIONS, which
 # the benchmark measures) and the CreateLogGroup of a cluster's log group (AUDIT_LOGS).
 AUDIT, AUDIT_AGAIN, AUDIT_LOGS = AuditWorkloads(), AuditWorkloads(repeat=True), AuditSubscribe()
-FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS, AUDIT)
+NODES = HardenNodes()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS, AUDIT, NODES)
 SWEEP = "sweep"
 SCHEDULED_EVENT = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
 
@@ -1560,6 +1673,10 @@ SCENARIOS = [
              "a cluster's log group created: audit-workloads subscribes it to itself"),
     Scenario(AUDIT_LOGS, "alert-only", "demo-audit-logs-alert-only", False,
              "the same in alert-only mode: reported, not subscribed"),
+    Scenario(NODES, "remediate", "demo-node", True,
+             "an EKS node starts with IMDSv1 allowed: IMDSv2 required, its hop limit kept"),
+    Scenario(NODES, "alert-only", "demo-node-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
 ]
 
 
@@ -1684,8 +1801,9 @@ def cli_scenario(ctx, workdir, check):
     c.that(group["id"] in out, f"scan lists {group['id']}", out)
     for fn, resource in ctx["left_alone"]:
         # The access scan reads the stand-in's access entries; audit-subscriptions the
-        # clusters whose audit log is on, and their log groups' filters.
-        if fn is ACCESS or fn is AUDIT_LOGS:
+        # clusters whose audit log is on, and their log groups' filters; nodes the running
+        # instances tagged as EKS nodes.
+        if fn is ACCESS or fn is AUDIT_LOGS or fn is NODES:
             c.that(resource["id"] in out, f"scan lists {resource['id']} (left in alert-only mode)",
                    out)
     event_path = workdir / "event-demo-cli.json"
