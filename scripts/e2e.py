@@ -1611,7 +1611,7 @@ class HardenNodes:
                 f"--http-tokens optional --http-put-response-hop-limit {NODE_HOP_LIMIT}")
         c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
         note = doc.get("note")
-        c.that(isinstance(note, str) and f"hop limit {NODE_HOP_LIMIT} left as it is" in note
+        c.that(isinstance(note, str) and f"hop limit {NODE_HOP_LIMIT} left as it is" in note.lower()
                and "NODE_IMDS_HOP_LIMIT" in note,
                f"the alert's note says the hop limit {NODE_HOP_LIMIT} was left, and how to lower it",
                repr(note))

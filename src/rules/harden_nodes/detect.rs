@@ -23,8 +23,9 @@ pub enum NodeVerdict {
 /// Judges a node's metadata options. IMDSv1 is always fixed (`HttpTokens=required`); the hop
 /// limit is lowered to `hop_setting` when one is set, and otherwise only reported: above
 /// [`CONTAINER_HOP_LIMIT`] it serves nothing, and at 2 it is what pods that still read the
-/// node's credentials need, which only the cluster's owner can rule out.
-pub fn judge_node(current: &MetadataOptions, hop_setting: Option<u8>) -> NodeVerdict {
+/// node's credentials need, which only the cluster's owner can rule out. `node` names the
+/// instance (`--region R --instance-id I`) in the commands the notes give.
+pub fn judge_node(current: &MetadataOptions, hop_setting: Option<u8>, node: &str) -> NodeVerdict {
     if current.endpoint_disabled() {
         return NodeVerdict::Safe("the instance metadata endpoint is off");
     }
@@ -49,22 +50,22 @@ pub fn judge_node(current: &MetadataOptions, hop_setting: Option<u8>) -> NodeVer
         Some(_) => {}
         None if hop > CONTAINER_HOP_LIMIT => {
             let why = format!(
-                "hop limit {hop}: metadata answers cross {hop} network hops, where a container \
+                "Hop limit {hop}: metadata answers cross {hop} network hops, where a container \
                  needs at most {CONTAINER_HOP_LIMIT}"
             );
             if problems.is_empty() {
                 return NodeVerdict::Report {
                     problems: vec![why],
-                    note: hop_note(hop),
+                    note: hop_note(node),
                 };
             }
-            note = Some(format!("{why}; left as it is. {}", hop_note(hop)));
+            note = Some(format!("{why}; left as it is. {}", hop_note(node)));
         }
         None if hop > 1 && !problems.is_empty() => {
             note = Some(format!(
-                "hop limit {hop} left as it is: pods on this node can still get an IMDSv2 token \
+                "Hop limit {hop} left as it is: pods on this node can still get an IMDSv2 token \
                  and the node role's credentials. {}",
-                hop_note(hop)
+                hop_note(node)
             ));
         }
         None => {}
@@ -89,11 +90,12 @@ pub fn judge_node(current: &MetadataOptions, hop_setting: Option<u8>) -> NodeVer
     NodeVerdict::Fix { problems, to, note }
 }
 
-fn hop_note(hop: i32) -> String {
+fn hop_note(node: &str) -> String {
     format!(
         "To lower it, set NODE_IMDS_HOP_LIMIT=1 (no pod may use the node's role; give pods their \
-         own with EKS Pod Identity or IRSA) or 2 (containers may), or run aws ec2 \
-         modify-instance-metadata-options --http-put-response-hop-limit 1 (now {hop})"
+         own with EKS Pod Identity or IRSA) or 2 (containers may), or run: aws ec2 \
+         modify-instance-metadata-options {node} --http-tokens required \
+         --http-put-response-hop-limit 1"
     )
 }
 
@@ -182,6 +184,8 @@ pub fn judge_subnets(subnets: &[Subnet]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    const NODE: &str = "--region us-east-1 --instance-id i-0abc";
+
     fn options(tokens: &str, hop: i32) -> MetadataOptions {
         MetadataOptions {
             http_tokens: Some(tokens.into()),
@@ -194,7 +198,8 @@ mod tests {
 
     #[test]
     fn imdsv1_is_fixed_and_the_hop_limit_only_reported_without_a_setting() {
-        let NodeVerdict::Fix { problems, to, note } = judge_node(&options("optional", 2), None)
+        let NodeVerdict::Fix { problems, to, note } =
+            judge_node(&options("optional", 2), None, NODE)
         else {
             panic!("not a fix")
         };
@@ -203,12 +208,21 @@ mod tests {
             ["instance metadata answers IMDSv1 (HttpTokens=optional)"]
         );
         assert_eq!(to, options("required", 2));
-        assert!(note.unwrap().starts_with("hop limit 2 left as it is"));
+        let note = note.unwrap();
+        assert!(note.starts_with("Hop limit 2 left as it is"), "{note}");
+        assert!(
+            note.ends_with(&format!(
+                "modify-instance-metadata-options {NODE} --http-tokens required \
+                 --http-put-response-hop-limit 1"
+            )),
+            "{note}"
+        );
     }
 
     #[test]
     fn a_hop_limit_setting_lowers_the_limit_even_with_imdsv2() {
-        let NodeVerdict::Fix { problems, to, note } = judge_node(&options("required", 2), Some(1))
+        let NodeVerdict::Fix { problems, to, note } =
+            judge_node(&options("required", 2), Some(1), NODE)
         else {
             panic!("not a fix")
         };
@@ -216,7 +230,7 @@ mod tests {
         assert_eq!(to, options("required", 1));
         assert!(note.unwrap().contains("Pod Identity or IRSA"));
         assert!(matches!(
-            judge_node(&options("required", 1), Some(2)),
+            judge_node(&options("required", 1), Some(2), NODE),
             NodeVerdict::Safe(_)
         ));
     }
@@ -224,23 +238,27 @@ mod tests {
     #[test]
     fn a_safe_or_disabled_endpoint_needs_nothing() {
         assert!(matches!(
-            judge_node(&options("required", 2), None),
+            judge_node(&options("required", 2), None, NODE),
             NodeVerdict::Safe(_)
         ));
         let off = MetadataOptions {
             http_endpoint: Some("disabled".into()),
             ..options("optional", 64)
         };
-        assert!(matches!(judge_node(&off, Some(1)), NodeVerdict::Safe(_)));
+        assert!(matches!(
+            judge_node(&off, Some(1), NODE),
+            NodeVerdict::Safe(_)
+        ));
     }
 
     #[test]
     fn a_hop_limit_beyond_containers_is_reported_without_a_setting() {
-        let NodeVerdict::Report { problems, .. } = judge_node(&options("required", 5), None) else {
+        let NodeVerdict::Report { problems, .. } = judge_node(&options("required", 5), None, NODE)
+        else {
             panic!("not a report")
         };
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].starts_with("hop limit 5"));
+        assert!(problems[0].starts_with("Hop limit 5"));
     }
 
     #[test]

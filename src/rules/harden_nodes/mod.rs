@@ -186,7 +186,8 @@ pub async fn judge_instance(
             instance.state.as_deref().unwrap_or("gone")
         ))
     } else {
-        match detect::judge_node(&instance.metadata, settings.node_imds_hop_limit) {
+        let node = format!("--region {} --instance-id {}", origin.region, instance.id);
+        match detect::judge_node(&instance.metadata, settings.node_imds_hop_limit, &node) {
             NodeVerdict::Safe(why) => Decision::Nothing(why),
             NodeVerdict::Report { problems, note } => Decision::Alert {
                 finding: format!("{subject}: {}", problems.join("; ")),
