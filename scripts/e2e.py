@@ -12,17 +12,25 @@ All eight functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
 3. `scripts/eks_access_standin.py` starts in front of moto, on a free localhost port, once
    for the whole run: moto has no EKS access entries, access policies, Pod Identity
    associations or add-ons, so this proxy answers those itself (statefully, as its Rust twin
-   tests/support/eks_access.rs does for the integration tests) and forwards everything else
-   to moto. `guard-cluster-access` and the CLI talk to it (their `AWS_ENDPOINT_URL`); the other
-   functions talk to moto directly.
+   tests/support/eks_access.rs does for the integration tests); nor the cluster fields
+   `deletionProtection` and `upgradePolicy`, which it keeps for the clusters created through
+   it, adds to moto's DescribeCluster answers and answers the updates of (as
+   tests/support/cluster_extras.rs does); it forwards everything else to moto.
+   `guard-cluster-access`, `enforce-cluster-config` and the CLI talk to it (their
+   `AWS_ENDPOINT_URL`); the other functions talk to moto directly.
 
 Then, for each scenario (one function in one MODE), it:
 
 1. seeds the resource the function acts on:
    - revoke-open-ingress: a security group tagged `aws:eks:cluster-name=demo` with tcp/22
      from 0.0.0.0/0 and tcp/22 from 10.0.0.0/8;
-   - enforce-cluster-config: an EKS cluster with a public endpoint open to 0.0.0.0/0, no
-     control-plane logs, and secrets encryption;
+   - enforce-cluster-config, on CreateCluster: through the stand-in, an EKS cluster with a
+     public endpoint open to 0.0.0.0/0, no control-plane logs, no deletion protection (the
+     console's request does not send it; DELETION_PROTECTION is left at `alert`, so that is
+     reported with the command to turn it on), and secrets encryption; on UpdateClusterConfig:
+     through the stand-in, a cluster like guard-cluster-access's created with deletion
+     protection, then protection turned off (the update the event is about), which the
+     function turns back on;
    - detach-node-policy: an IAM role trusted by EC2 (an EKS node role) with the AWS managed
      policies AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AdministratorAccess;
    - restore-audit-trail: a CloudTrail trail logging to an S3 bucket, started then stopped;
@@ -48,6 +56,7 @@ Then, for each scenario (one function in one MODE), it:
      that the function names them all;
 2. turns the function's sample event (`events/revoke-open-ingress/authorize-ipv4-open-ssh.json`,
    `events/enforce-cluster-config/create-cluster-console-public.json`,
+   `events/enforce-cluster-config/update-deletion-protection-off.json` with the real update's id,
    `events/detach-node-policy/attach-admin-access.json`,
    `events/restore-audit-trail/stop-logging-by-name.json`,
    `events/notify-eks-finding/policy-anonymous-access-granted.json`,
@@ -73,11 +82,12 @@ nothing else: an EKS cluster with its audit log on and its log group without our
 AUDIT_WORKLOADS_FUNCTION_ARN and AUDIT_FILTER_PATTERN set as the template sets them) puts the
 filter from one scheduled event, and `scan` no longer lists it.
 
-Without `--check` (the demo) it runs each function once with MODE=remediate. With `--check`
-it also runs each function that changes resources with MODE=alert-only on a second resource
-(notify-eks-finding only ever alerts, so it has no such scenario; audit-workloads changes
-only its subscriptions, so its alert-only scenario is a CreateLogGroup; harden-nodes' is a
-second node, which the CLI's scan then lists), and asserts every result: the exit status is
+Without `--check` (the demo) it runs each function's scenarios with MODE=remediate (once per
+kind of trigger). With `--check` it also runs each function that changes resources with
+MODE=alert-only on a second resource (notify-eks-finding only ever alerts, so it has no such
+scenario; audit-workloads changes only its subscriptions, so its alert-only scenario is a
+CreateLogGroup; harden-nodes' is a second node, which the CLI's scan then lists, as it lists
+the cluster left with deletion protection off), and asserts every result: the exit status is
 0 when everything holds, 1 when a check fails, 2 when the run itself could not be done
 (emulator, build, timeout). Each scenario has its own Runtime API
 emulator and function process; moto and the stand-in serve the whole run (each scenario
@@ -727,12 +737,15 @@ def check_common(c, fn, rid, output, alerts, status):
 
 # --------------------------------------------------------------------------- the functions
 
-def seed_quiet_cluster(ctx, name):
+def seed_quiet_cluster(ctx, name, eks=None, **fields):
     """An EKS cluster in moto with nothing for the functions or the CLI's scan to find:
     private endpoint, every control-plane log (the audit log too), secrets encryption, and an
-    IAM OIDC provider for its issuer. Returns DescribeCluster's cluster."""
+    IAM OIDC provider for its issuer. Made straight in moto, so it reports no
+    `deletionProtection` and is not judged on it; or through `eks` (the stand-in's client)
+    with more CreateCluster `fields` (e.g. `deletionProtection=True`). Returns CreateCluster's
+    cluster."""
     account = ctx["account"]
-    cluster = ctx["aws"]["eks"].create_cluster(
+    cluster = (eks or ctx["aws"]["eks"]).create_cluster(
         name=name,
         roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
         resourcesVpcConfig={"subnetIds": ctx["subnets"], "endpointPublicAccess": False,
@@ -740,6 +753,7 @@ def seed_quiet_cluster(ctx, name):
         logging={"clusterLogging": [{"types": list(LOG_TYPES), "enabled": True}]},
         encryptionConfig=[{"resources": ["secrets"], "provider": {
             "keyArn": f"arn:aws:kms:{REGION}:{account}:key/{SECRETS_KEY_ID}"}}],
+        **fields,
     )["cluster"]
     # IRSA is set up (the scan alerts on a cluster whose pods can get no role of their own).
     # moto 5.2.1 gives every cluster the same issuer, so the first such provider covers all
@@ -858,7 +872,40 @@ class RevokeOpenIngress:
                repr(undo))
 
 
+def cluster_state(eks, name):
+    """What enforce-cluster-config looks at, as DescribeCluster (through `eks`) reports it.
+    `deletion_protection` is None when the answer lacks the field: moto's, for a cluster the
+    stand-in did not see created."""
+    c = eks.describe_cluster(name=name)["cluster"]
+    vpc = c.get("resourcesVpcConfig") or {}
+    logs = sorted({t for setup in (c.get("logging") or {}).get("clusterLogging") or []
+                   if setup.get("enabled") for t in setup.get("types") or []})
+    keys = [(e.get("provider") or {}).get("keyArn") for e in c.get("encryptionConfig") or []
+            if "secrets" in (e.get("resources") or [])]
+    return {"status": c.get("status"), "public": vpc.get("endpointPublicAccess"),
+            "private": vpc.get("endpointPrivateAccess"),
+            "cidrs": vpc.get("publicAccessCidrs") or [], "logs": logs, "secrets_keys": keys,
+            "deletion_protection": c.get("deletionProtection")}
+
+
+def protection_text(on):
+    return "not reported" if on is None else ("on" if on else "off")
+
+
+def protect_command(name):
+    """The command unprotected_note (src/rules/enforce_cluster_config/mod.rs) gives people."""
+    return f"aws eks update-cluster-config --region {REGION} --name '{name}' --deletion-protection"
+
+
 class EnforceClusterConfig:
+    """enforce-cluster-config on the console's CreateCluster of a public, unlogged cluster.
+
+    With `via_standin` (the scenarios), the cluster is created, and the function talks,
+    through the stand-in, which reports `deletionProtection` as EKS does today: the sample's
+    request does not send it, so the cluster is unprotected (EKS's default), which
+    DELETION_PROTECTION=alert (the default) reports with the command to protect it. Without
+    (CLUSTER, which the benchmark measures), both go straight to moto, which reports no
+    `deletionProtection`, so the cluster is not judged on it."""
     name = "enforce-cluster-config"
     resource_type = "eks-cluster"
     sample = EVENTS / name / "create-cluster-console-public.json"
@@ -866,14 +913,22 @@ class EnforceClusterConfig:
     warmup = EVENTS / name / "not-for-me-update-cluster-version.json"
     # No PUBLIC_ACCESS_CIDRS (so the endpoint is made private) and no KMS_KEY_ARN (the seeded
     # cluster has secrets encryption). No RETRY_QUEUE_URL either: moto's updates finish at once.
+    # No DELETION_PROTECTION: alert, the default.
     settings = {}
     undo_prefix = "aws eks update-cluster-config"
 
+    def __init__(self, via_standin=False):
+        self.via_standin = via_standin
+
+    def eks(self, ctx):
+        return ctx["standin_eks"] if self.via_standin else ctx["aws"]["eks"]
+
     def seed(self, ctx, name):
         """A cluster as the console creates it: endpoint public to 0.0.0.0/0 only, no
-        control-plane logs; with secrets encryption, which is not this demo's subject."""
+        control-plane logs, no deletion protection (the request does not send it); with
+        secrets encryption, which is not this demo's subject."""
         account = ctx["account"]
-        ctx["aws"]["eks"].create_cluster(
+        self.eks(ctx).create_cluster(
             name=name,
             roleArn=f"arn:aws:iam::{account}:role/eks-cluster-role",
             # moto reports absent endpoint flags as false (AWS's defaults are public, not
@@ -891,15 +946,7 @@ class EnforceClusterConfig:
 
     def state(self, ctx, cluster):
         """What this function looks at, as DescribeCluster reports it."""
-        c = ctx["aws"]["eks"].describe_cluster(name=cluster["name"])["cluster"]
-        vpc = c.get("resourcesVpcConfig") or {}
-        logs = sorted({t for setup in (c.get("logging") or {}).get("clusterLogging") or []
-                       if setup.get("enabled") for t in setup.get("types") or []})
-        keys = [(e.get("provider") or {}).get("keyArn") for e in c.get("encryptionConfig") or []
-                if "secrets" in (e.get("resources") or [])]
-        return {"status": c.get("status"), "public": vpc.get("endpointPublicAccess"),
-                "private": vpc.get("endpointPrivateAccess"),
-                "cidrs": vpc.get("publicAccessCidrs") or [], "logs": logs, "secrets_keys": keys}
+        return cluster_state(self.eks(ctx), cluster["name"])
 
     def show(self, title, cluster, st):
         print(f"{title}: EKS cluster {cluster['name']} ({st['status']})")
@@ -912,14 +959,22 @@ class EnforceClusterConfig:
         print(f"  control-plane logs enabled     {logs}"
               + (f"   <- off: {', '.join(missing)}" if missing else ""))
         print(f"  secrets encryption             {', '.join(st['secrets_keys']) or 'none'}")
+        on = st["deletion_protection"]
+        print(f"  deletion protection            {protection_text(on)}"
+              + ("   <- created without it (EKS's default)" if on is False else ""))
         print()
 
     def check(self, c, mode, cluster, before, after, output, alerts):
         name = cluster["name"]
+        if self.via_standin:
+            c.that(before["deletion_protection"] is False,
+                   "BEFORE: deletionProtection is false (created without it)",
+                   repr(before["deletion_protection"]))
         if mode == "alert-only":
             c.that(after == before, "the cluster is unchanged (still public, no logs)",
                    f"before {before}, after {after}")
-            check_common(c, self, name, output, alerts, "would-remediate")
+            _, doc = check_common(c, self, name, output, alerts, "would-remediate")
+            self.check_protection_alert(c, name, doc)
             return
         c.that(after["public"] is False, "AFTER: endpointPublicAccess is false", repr(after["public"]))
         c.that(after["private"] is True, "AFTER: endpointPrivateAccess is true", repr(after["private"]))
@@ -927,6 +982,10 @@ class EnforceClusterConfig:
                repr(after["logs"]))
         c.that(after["secrets_keys"] == before["secrets_keys"], "secrets encryption is unchanged",
                f"before {before['secrets_keys']}, after {after['secrets_keys']}")
+        if self.via_standin:
+            c.that(after["deletion_protection"] is False,
+                   "AFTER: deletion protection is still off (DELETION_PROTECTION=alert leaves it "
+                   "to a person)", repr(after["deletion_protection"]))
         o, doc = check_common(c, self, name, output, alerts, "remediated")
         actions = o.get("actions") if isinstance(o.get("actions"), list) else []
         first = f"UpdateClusterConfig {name} resourcesVpcConfig "
@@ -947,6 +1006,105 @@ class EnforceClusterConfig:
         c.that(len(lines) == 2 and "--resources-vpc-config" in lines[0] and "--logging" in lines[1]
                and all(name in line for line in lines),
                f"the undo lines restore {name}'s endpoint, then its logging", repr(undo))
+        self.check_protection_alert(c, name, doc)
+
+    def check_protection_alert(self, c, name, doc):
+        """The missing deletion protection is reported, with the command to turn it on (when
+        the stand-in reports the field); without it, nothing is said about it."""
+        finding, note = doc.get("finding") or "", doc.get("note") or ""
+        if not self.via_standin:
+            c.that("deletion protection" not in finding,
+                   "the alert says nothing of deletion protection (not reported)", repr(finding))
+            return
+        c.that(finding.split("; ")[:2] == ["public API endpoint open to 0.0.0.0/0",
+                                            "no deletion protection"],
+               "the alert's finding: the open endpoint, then 'no deletion protection'",
+               repr(finding))
+        c.that("DELETION_PROTECTION=alert" in note and protect_command(name) in note,
+               f"the alert's note says DELETION_PROTECTION=alert and gives {protect_command(name)!r}",
+               repr(note))
+
+
+class EnforceDeletionProtection:
+    """enforce-cluster-config on an UpdateClusterConfig that turned deletion protection off:
+    it is turned back on, whatever DELETION_PROTECTION says. moto lacks the field, so the
+    cluster is created protected through the stand-in, and protection is turned off through it
+    as a person would (`aws eks update-cluster-config --no-deletion-protection`): the event is
+    that call, and the function talks to the stand-in too. The cluster is otherwise quiet
+    (private endpoint, every log, secrets encryption), so protection is all there is to find."""
+    name = EnforceClusterConfig.name
+    variant = "deletion-protection"
+    trigger = "UpdateClusterConfig"
+    resource_type = "eks-cluster"
+    sample = EVENTS / name / "update-deletion-protection-off.json"
+    warmup = EnforceClusterConfig.warmup
+    # No DELETION_PROTECTION (alert, the default): protection turned off is reverted anyway.
+    settings = {}
+    via_standin = True
+    # The sample's update id: not a placeholder of events/README.md, but unique in the file,
+    # so it is replaced with the id of the real update, like the placeholders.
+    sample_update_id = "8a3f1c6d-5e2b-4d97-a0c4-6b1e9f2d7a53"
+
+    def seed(self, ctx, name):
+        eks = ctx["standin_eks"]
+        seed_quiet_cluster(ctx, name, eks=eks, deletionProtection=True)
+        update = eks.update_cluster_config(name=name, deletionProtection=False)["update"]
+        return {"name": name, "id": name, "update": update["id"]}
+
+    def replacements(self, cluster):
+        return [(PH_CLUSTER, cluster["name"]), (self.sample_update_id, cluster["update"])]
+
+    def describe_event(self, event, cluster):
+        detail = event["detail"]
+        params = detail["requestParameters"]
+        return (f"{detail['eventName']} deletionProtection={json.dumps(params['deletionProtection'])} "
+                f"on {cluster['id']} by {detail['userIdentity']['arn']} (update {cluster['update']})")
+
+    def state(self, ctx, cluster):
+        return cluster_state(ctx["standin_eks"], cluster["name"])
+
+    def show(self, title, cluster, st):
+        print(f"{title}: EKS cluster {cluster['name']} ({st['status']})")
+        on = st["deletion_protection"]
+        print(f"  deletion protection            {protection_text(on)}"
+              + ("   <- turned off" if on is False else ""))
+        safe = (st["public"] is False and st["private"] is True and st["logs"] == sorted(LOG_TYPES)
+                and st["secrets_keys"])
+        print("  (private endpoint, all five control-plane logs, secrets encryption)" if safe else
+              f"  endpoint public {st['public']}, private {st['private']}; logs {st['logs']}; "
+              f"secrets {st['secrets_keys']}")
+        print()
+
+    def check(self, c, mode, cluster, before, after, output, alerts):
+        name = cluster["name"]
+        c.that(before["deletion_protection"] is False,
+               "BEFORE: deletionProtection is false (created on, turned off through the stand-in)",
+               repr(before["deletion_protection"]))
+        action = f"UpdateClusterConfig {name} deletionProtection=true"
+        undo = f"aws eks update-cluster-config --region {REGION} --name '{name}' --no-deletion-protection"
+        if mode == "alert-only":
+            c.that(after == before, "the cluster is unchanged (deletion protection still off)",
+                   f"before {before}, after {after}")
+            o, doc = check_common(c, self, name, output, alerts, "would-remediate")
+            c.that(o.get("actions") == [action], f"outcome actions (what it would do) are [{action!r}]",
+                   repr(o.get("actions")))
+            c.that(doc.get("finding") == "deletion protection turned off",
+                   "the alert's finding is 'deletion protection turned off'", repr(doc.get("finding")))
+            c.that(str(doc.get("note") or "").startswith("alert-only mode: nothing was changed"),
+                   "the alert's note says nothing was changed", repr(doc.get("note")))
+            return
+        c.that(after["deletion_protection"] is True, "AFTER: deletionProtection is true",
+               repr(after["deletion_protection"]))
+        rest = {k: v for k, v in after.items() if k != "deletion_protection"}
+        c.that(rest == {k: v for k, v in before.items() if k != "deletion_protection"},
+               "nothing else changed", f"before {before}, after {after}")
+        o, doc = check_common(c, self, name, output, alerts, "remediated")
+        c.that(o.get("actions") == [action], f"outcome actions are [{action!r}]", repr(o.get("actions")))
+        c.that(doc.get("actions") == [action], f"alert actions are [{action!r}]",
+               repr(doc.get("actions")))
+        c.that(doc.get("undo") == undo, f"alert undo is {undo!r}", repr(doc.get("undo")))
+        c.that(doc.get("finding") == "deletion protection turned off",
+               "the alert's finding is 'deletion protection turned off'", repr(doc.get("finding")))
 
 
 class DetachNodePolicy:
@@ -1620,6 +1778,10 @@ class HardenNodes:
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
+# enforce-cluster-config: CLUSTER (in FUNCTIONS) goes straight to moto, as the benchmark
+# measures it; the scenarios run CLUSTER_FIELDS, the same through the stand-in, which reports
+# deletion protection as EKS does, and PROTECTION, deletion protection turned off.
+CLUSTER_FIELDS, PROTECTION = EnforceClusterConfig(via_standin=True), EnforceDeletionProtection()
 TRAIL, FINDING, ACCESS = RestoreAuditTrail(), NotifyEksFinding(), GuardClusterAccess()
 # audit-workloads has two kinds of trigger: its audit log (AUDIT, the one in FUNCTIONS, which
 # the benchmark measures) and the CreateLogGroup of a cluster's log group (AUDIT_LOGS).
@@ -1643,9 +1805,14 @@ SCENARIOS = [
              "a security group of EKS cluster 'demo' opened to the world on tcp/22"),
     Scenario(INGRESS, "alert-only", "demo-nodes-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
-    Scenario(CLUSTER, "remediate", "demo-cluster", True,
-             "an EKS cluster created with a public endpoint and no control-plane logs"),
-    Scenario(CLUSTER, "alert-only", "demo-cluster-alert-only", False,
+    Scenario(CLUSTER_FIELDS, "remediate", "demo-cluster", True,
+             "an EKS cluster created with a public endpoint, no control-plane logs and no "
+             "deletion protection"),
+    Scenario(CLUSTER_FIELDS, "alert-only", "demo-cluster-alert-only", False,
+             "the same in alert-only mode: reported, not changed"),
+    Scenario(PROTECTION, "remediate", "demo-protected", True,
+             "deletion protection turned off on an EKS cluster: turned back on"),
+    Scenario(PROTECTION, "alert-only", "demo-protected-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
     Scenario(NODE_ROLE, "remediate", "demo-node-role", True,
              "AdministratorAccess attached to an EKS node role"),
@@ -1776,7 +1943,8 @@ def cli_scenario(ctx, workdir, check):
     print("  a new world-open EKS group; eks-remediator scan lists it (and whatever the scenarios")
     print("  above left in alert-only mode); replay shows what revoke-open-ingress would do,")
     print("  replay --apply does it, and the next scan no longer lists the group")
-    print("  (the CLI talks to the EKS access stand-in, so its scan also reads access entries)")
+    print("  (the CLI talks to the EKS access stand-in, so its scan also reads access entries and")
+    print("  the deletion protection of the clusters created through it)")
     print("=" * 78)
     group = INGRESS.seed(ctx, "demo-cli")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -1802,10 +1970,16 @@ def cli_scenario(ctx, workdir, check):
     for fn, resource in ctx["left_alone"]:
         # The access scan reads the stand-in's access entries; audit-subscriptions the
         # clusters whose audit log is on, and their log groups' filters; nodes the running
-        # instances tagged as EKS nodes.
-        if fn is ACCESS or fn is AUDIT_LOGS or fn is NODES:
+        # instances tagged as EKS nodes; clusters judges every cluster as if just created, so
+        # the one left with its protection off is listed as a new cluster without it.
+        if fn is ACCESS or fn is AUDIT_LOGS or fn is NODES or fn is CLUSTER_FIELDS:
             c.that(resource["id"] in out, f"scan lists {resource['id']} (left in alert-only mode)",
                    out)
+        if fn is PROTECTION:
+            rows = [line for line in out.splitlines()
+                    if resource["id"] in line and "no deletion protection" in line]
+            c.that(bool(rows), f"scan lists {resource['id']}: no deletion protection (left in "
+                   "alert-only mode)", out)
     event_path = workdir / "event-demo-cli.json"
     build_event(INGRESS.sample, [(PH_ACCOUNT, ctx["account"]), (PH_REGION, REGION),
                                  *INGRESS.replacements(group)], event_path)

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""A stand-in for the EKS APIs moto lacks, as an HTTP proxy in front of moto's server.
+"""A stand-in for the EKS APIs and cluster fields moto lacks, as an HTTP proxy in front of
+moto's server.
 
 moto implements EKS clusters and node groups but not access entries, access policy
 associations, Pod Identity associations or add-ons, which `guard-cluster-access` (and the
-CLI's `scan`) read and change. This proxy answers those operations itself, with state of
-its own, and forwards every other request (EKS clusters, SNS, IAM, SQS, ...) to moto
-unchanged: method, path, query, headers and body, and moto's status, headers and body back.
-scripts/e2e.py runs it between the function binaries and moto (their `AWS_ENDPOINT_URL`
-is this proxy) and seeds it through its own API, e.g. boto3's
-`eks.create_access_entry(...)` and `eks.associate_access_policy(...)` with this proxy's URL
-as `endpoint_url`: there is no other seeding interface.
+CLI's `scan`) read and change, nor the cluster fields `deletionProtection` and
+`upgradePolicy.supportType`, which `enforce-cluster-config` judges. This proxy answers those
+operations itself, with state of its own, adds those fields to moto's cluster answers, and
+forwards every other request (EKS clusters, SNS, IAM, SQS, ...) to moto unchanged: method,
+path, query, headers and body, and moto's status, headers and body back (only the body of a
+cluster answer gains the two fields, below). scripts/e2e.py runs it between the function
+binaries and moto (their `AWS_ENDPOINT_URL` is this proxy) and seeds it through its own API,
+e.g. boto3's `eks.create_access_entry(...)`, `eks.associate_access_policy(...)` or
+`eks.create_cluster(..., deletionProtection=True)` with this proxy's URL as `endpoint_url`:
+there is no other seeding interface.
 
 Its Rust twin is tests/support/eks_access.rs (the `Responder` the integration tests put in
 the test proxy, tests/support/proxy.rs): the same operations, paths, fields, errors and
@@ -58,6 +62,43 @@ any policy ARN, checks no IAM principal or role exists, ignores `clientRequestTo
 lists by key (principal ARN, policy ARN, association id, add-on name) and makes a
 `nextToken` of the next key in hex; CreateCluster's bootstrap admin entry is not made.
 
+Cluster fields. moto 5.2 ignores `deletionProtection` (2025) and `upgradePolicy` in
+CreateCluster and UpdateClusterConfig, leaves them out of DescribeCluster, and answers an
+UpdateClusterConfig that carries only them with `{"cluster": ...}` and no `update` object. Its
+Rust twin for these is tests/support/cluster_extras.rs (a `Responder` and a `Rewriter` on the
+test proxy). Like it, this proxy keeps both fields for each cluster created through it:
+
+    CreateCluster        POST   /clusters                       forwarded; fields recorded, added
+    DescribeCluster      GET    /clusters/{name}                forwarded; fields added
+    UpdateClusterConfig  POST   /clusters/{name}/update-config  answered when it carries them
+    DeleteCluster        DELETE /clusters/{name}                refused while protected
+
+- CreateCluster: when moto created the cluster (200), the fields are recorded from the request,
+  with EKS's defaults when absent (`deletionProtection` false, `supportType` `EXTENDED`), and
+  added to moto's answer; DescribeCluster of such a cluster gets them added to moto's answer, as
+  `cluster.deletionProtection` (a boolean) and `cluster.upgradePolicy.supportType`;
+- UpdateClusterConfig carrying `deletionProtection` or `upgradePolicy` is answered here, with an
+  `update` object as EKS returns one: a new `id`, status `InProgress`, type
+  `DeletionProtectionUpdate` (param `DeletionProtection`, `"true"` or `"false"`) or
+  `UpgradePolicyUpdate` (param `UpgradePolicy`, the support type), `createdAt`, no `errors`.
+  One that also carries another kind of update (`logging`, `resourcesVpcConfig`, ...) gets 400
+  InvalidParameterException, as EKS takes one kind per call; a value of the wrong type (not a
+  boolean; not `STANDARD` or `EXTENDED`) too. Any other update goes on to moto;
+- DeleteCluster of a protected cluster gets 400 InvalidRequestException, as EKS refuses it
+  while protection is on; a cluster moto deleted is forgotten.
+Updates apply at once (EKS's take a moment, the cluster `UPDATING` meanwhile); an upgrade-policy
+param's value text is not documented, the support type is assumed; the messages are ours, the
+error types and status codes EKS's.
+
+A cluster this proxy did not see created (made straight in moto, as scripts/e2e.py's quiet
+clusters and the sweep's are) is reported as moto reports it, without the fields, as an older
+EKS answer would be, and its updates go to moto: a function does not judge it on deletion
+protection, and what those scenarios check stays as it was. Where it differs from the twin:
+- there is no registration backdoor (the twin's `ClusterExtras::cluster`): only clusters created
+  through this proxy have the fields;
+- update ids are random UUIDs (the twin's count up);
+- the fields are keyed by cluster name alone, as the access state is (above).
+
 Forwarding speaks HTTP/1.1 with keep-alive to the client (a `Connection: close` request is
 answered and the connection closed) and one connection per request to moto; hop-by-hop
 headers (Connection, Keep-Alive, Transfer-Encoding, Expect, ...) are not passed on, and a
@@ -66,7 +107,8 @@ chunked body in either direction is passed on whole, with a `Content-Length`.
 Usage (Python standard library only):
     python scripts/eks_access_standin.py --upstream http://127.0.0.1:<moto port> [--port N]
 It prints `eks-access-standin: listening on http://127.0.0.1:<port> ...` once it accepts
-connections, then one line per request (answered here, or forwarded and moto's status).
+connections, then one line per request (answered here, `stand-in`; or forwarded and moto's
+status, `moto`, or `moto+` when the cluster fields were added to moto's answer).
 """
 
 import argparse
@@ -91,6 +133,14 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
               "trailer", "upgrade", "expect"}
 UPSTREAM_TIMEOUT = 60
 IDLE_TIMEOUT = 120
+# The UpdateClusterConfig fields that each make an update of their own; EKS takes one kind of
+# update per call (the twin's list, tests/support/cluster_extras.rs).
+UPDATE_KINDS = ("resourcesVpcConfig", "logging", "accessConfig", "upgradePolicy",
+                "zonalShiftConfig", "computeConfig", "kubernetesNetworkConfig", "storageConfig",
+                "remoteNetworkConfig", "deletionProtection", "controlPlaneScalingConfig")
+# What EKS gives a cluster created without the fields.
+DEFAULT_DELETION_PROTECTION = False
+DEFAULT_SUPPORT_TYPE = "EXTENDED"
 
 
 def log(msg):
@@ -671,6 +721,122 @@ def no_cluster(name):
     return error(404, "ResourceNotFoundException", f"No cluster found for name: {name}.", name)
 
 
+# --------------------------------------------------------------------------- cluster fields
+
+class ClusterExtras:
+    """`deletionProtection` and `upgradePolicy.supportType` of the clusters created through this
+    proxy (see the module docstring): answers some requests before moto (`answer`) and adds the
+    fields to moto's answers (`rewrite`)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clusters = {}  # name -> {"deletion_protection": bool, "support_type": str}
+
+    def answer(self, method, segments, body):
+        """This proxy's own answer to a request (an Answer), or None: it goes on to moto."""
+        if len(segments) == 3 and segments[0] == "clusters" and segments[2] == "update-config" \
+                and method == "POST":
+            return self.update_config(segments[1], body)
+        if len(segments) == 2 and segments[0] == "clusters" and method == "DELETE":
+            with self.lock:
+                extras = self.clusters.get(segments[1])
+                protected = extras is not None and extras["deletion_protection"]
+            if protected:
+                return error(400, "InvalidRequestException",
+                             "Cannot delete the cluster while deletion protection is enabled; "
+                             "disable deletion protection first.", segments[1])
+        return None
+
+    def update_config(self, name, body):
+        """UpdateClusterConfig carrying one of the fields, for a cluster created here: answered
+        here; any other update goes on to moto (None)."""
+        try:
+            request = json.loads(body.decode("utf-8"))
+        except ValueError:  # also UnicodeDecodeError
+            return None
+        if not isinstance(request, dict):
+            return None
+        kinds = [k for k in UPDATE_KINDS if k in request]
+        if "deletionProtection" not in kinds and "upgradePolicy" not in kinds:
+            return None
+        with self.lock:
+            extras = self.clusters.get(name)
+            if extras is None:
+                return None
+            if len(kinds) > 1:
+                return error(400, "InvalidParameterException",
+                             "Only one type of update can be allowed.", name)
+            if "deletionProtection" in request:
+                on = request["deletionProtection"]
+                if not isinstance(on, bool):
+                    return error(400, "InvalidParameterException",
+                                 "deletionProtection must be a boolean.", name)
+                extras["deletion_protection"] = on
+                kind, param, value = ("DeletionProtectionUpdate", "DeletionProtection",
+                                      "true" if on else "false")
+            else:
+                policy = request["upgradePolicy"]
+                support = policy.get("supportType") if isinstance(policy, dict) else None
+                if support not in ("STANDARD", "EXTENDED"):
+                    return error(400, "InvalidParameterException",
+                                 "upgradePolicy.supportType must be STANDARD or EXTENDED.", name)
+                extras["support_type"] = support
+                kind, param, value = "UpgradePolicyUpdate", "UpgradePolicy", support
+        return ok({"update": {
+            "id": str(uuid.uuid4()),
+            "status": "InProgress",
+            "type": kind,
+            "params": [{"type": param, "value": value}],
+            "createdAt": now(),
+            "errors": [],
+        }})
+
+    def rewrite(self, method, segments, request_body, status, data):
+        """moto's answer `data` (with `status`) with the fields added, or None: leave it.
+        Learns from CreateCluster and DeleteCluster calls that succeeded."""
+        if status != 200 or not segments or segments[0] != "clusters":
+            return None
+        if method == "POST" and len(segments) == 1:
+            try:
+                asked = json.loads(request_body.decode("utf-8"))
+            except ValueError:
+                return None
+            name = asked.get("name") if isinstance(asked, dict) else None
+            if not isinstance(name, str):
+                return None
+            on = asked.get("deletionProtection")
+            policy = asked.get("upgradePolicy")
+            support = policy.get("supportType") if isinstance(policy, dict) else None
+            extras = {
+                "deletion_protection": on if isinstance(on, bool) else DEFAULT_DELETION_PROTECTION,
+                "support_type": support if isinstance(support, str) else DEFAULT_SUPPORT_TYPE,
+            }
+            with self.lock:
+                self.clusters[name] = dict(extras)
+        elif method == "GET" and len(segments) == 2:
+            with self.lock:
+                extras = self.clusters.get(segments[1])
+                extras = dict(extras) if extras is not None else None
+            if extras is None:
+                return None
+        elif method == "DELETE" and len(segments) == 2:
+            with self.lock:
+                self.clusters.pop(segments[1], None)
+            return None
+        else:
+            return None
+        try:
+            answer = json.loads(data.decode("utf-8"))
+        except ValueError:
+            return None
+        cluster = answer.get("cluster") if isinstance(answer, dict) else None
+        if not isinstance(cluster, dict):
+            return None
+        cluster["deletionProtection"] = extras["deletion_protection"]
+        cluster["upgradePolicy"] = {"supportType": extras["support_type"]}
+        return json.dumps(answer, separators=(",", ":")).encode("utf-8")
+
+
 # --------------------------------------------------------------------------- HTTP
 
 class Upstream:
@@ -705,6 +871,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = IDLE_TIMEOUT
     model = None      # set by serve()
+    extras = None     # set by serve()
     upstream = None   # set by serve()
 
     def log_message(self, fmt, *args):
@@ -741,11 +908,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if operation is not None:
                 self.answer_here(name, operation, query, body)
                 return
+        answer = self.extras.answer(self.command, segments, body)
+        if answer is not None:
+            self.reply(answer.status, http.client.responses.get(answer.status, ""),
+                       answer.headers, answer.encode(), "stand-in")
+            return
         status, reason, headers, data = self.forward(self.command, target, self.request_headers(body), body)
         if (self.command == "DELETE" and status == 200 and len(segments) == 2
                 and segments[0] == "clusters"):
             self.model.forget(segments[1])
-        self.reply(status, reason, headers, data, "moto", body)
+        # The cluster fields moto leaves out (a body that is not JSON, e.g. compressed, is left).
+        changed = self.extras.rewrite(self.command, segments, body, status, data)
+        self.reply(status, reason, headers, data if changed is None else changed,
+                   "moto" if changed is None else "moto+", body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_any
 
@@ -831,6 +1006,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 def serve(host, port, upstream_url):
     Handler.model = Model()
+    Handler.extras = ClusterExtras()
     Handler.upstream = Upstream(upstream_url)
     server = Server((host, port), Handler)
     bound = server.server_address

@@ -1,7 +1,7 @@
 //! A stand-in for two EKS cluster fields moto 5.2 lacks: `deletionProtection` (2025) and
 //! `upgradePolicy.supportType`. moto ignores both in `CreateCluster`, leaves them out of
-//! `DescribeCluster`, and answers an `UpdateClusterConfig` that carries only them with `{}`
-//! (no `update` object), so a test puts a [`ClusterExtras`] in front of moto on the proxy,
+//! `DescribeCluster`, and answers an `UpdateClusterConfig` that carries only them with the
+//! cluster (`{"cluster": ...}`, no `update` object), so a test puts a [`ClusterExtras`] in front of moto on the proxy,
 //! both as a [`Responder`] and as a [`Rewriter`]:
 //! - `CreateCluster` goes on to moto; when moto created the cluster, the model records the
 //!   two fields from the request, with EKS's defaults when absent (`deletionProtection`
