@@ -22,7 +22,9 @@ rules match it. Expectations, by location:
 Files that are not EventBridge events are skipped and counted: CloudWatch Logs
 subscription deliveries (`{"awslogs": ...}`) and Kubernetes audit events
 (`"apiVersion": "audit.k8s.io/v1"`), which reach audit-workloads through a
-subscription filter, not EventBridge (is_delivered_otherwise).
+subscription filter, and SNS notifications (`{"Records": [{"Sns": ...}]}`), which reach
+publish-findings through its subscription to the alert topic, not EventBridge
+(is_delivered_otherwise).
 
 A function belongs to <rule> when its `Metadata.BuildProperties.Binary` is the
 rule name (the binaries are named exactly as the rules, see DESIGN.md). Exit
@@ -337,10 +339,14 @@ def _names_event(pattern: dict, name: Any) -> bool:
 
 def is_delivered_otherwise(event: Any) -> bool:
     """Whether a sample reaches its function without EventBridge: a CloudWatch Logs
-    subscription delivery, or one Kubernetes audit event of such a delivery."""
-    return isinstance(event, dict) and (
-        "awslogs" in event or str(event.get("apiVersion", "")).startswith("audit.k8s.io/")
-    )
+    subscription delivery, one Kubernetes audit event of such a delivery, or an SNS
+    notification of the alert topic (publish-findings)."""
+    if not isinstance(event, dict):
+        return False
+    records = event.get("Records")
+    sns = isinstance(records, list) and bool(records) and isinstance(records[0], dict) \
+        and "Sns" in records[0]
+    return sns or "awslogs" in event or str(event.get("apiVersion", "")).startswith("audit.k8s.io/")
 
 
 def main(argv: list[str]) -> int:

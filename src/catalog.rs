@@ -11,7 +11,8 @@ use crate::error::HandlerError;
 use crate::outcome::Outcome;
 use crate::rules::{
     audit_workloads, detach_node_policy, enforce_cluster_config, guard_cluster_access,
-    harden_nodes, notify_eks_finding, restore_audit_trail, revoke_open_ingress, RuleInfo,
+    harden_nodes, notify_eks_finding, publish_findings, restore_audit_trail, revoke_open_ingress,
+    RuleInfo,
 };
 use crate::settings::Settings;
 
@@ -26,6 +27,7 @@ pub enum Rule {
     GuardClusterAccess,
     AuditWorkloads,
     HardenNodes,
+    PublishFindings,
 }
 
 impl Rule {
@@ -39,6 +41,7 @@ impl Rule {
         Rule::GuardClusterAccess,
         Rule::AuditWorkloads,
         Rule::HardenNodes,
+        Rule::PublishFindings,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -51,6 +54,7 @@ impl Rule {
             Rule::GuardClusterAccess => &guard_cluster_access::RULE,
             Rule::AuditWorkloads => &audit_workloads::RULE,
             Rule::HardenNodes => &harden_nodes::RULE,
+            Rule::PublishFindings => &publish_findings::RULE,
         }
     }
 
@@ -72,6 +76,10 @@ impl Rule {
             Rule::GuardClusterAccess => guard_cluster_access::outcomes(aws, settings, event).await,
             Rule::AuditWorkloads => audit_workloads::outcomes(aws, settings, event).await,
             Rule::HardenNodes => harden_nodes::outcomes(aws, settings, event).await,
+            // It has no outcomes of its own: it carries the rules' alerts on.
+            Rule::PublishFindings => publish_findings::handle(aws, settings, event)
+                .await
+                .map(|_| Vec::new()),
         }
     }
 }
@@ -86,6 +94,7 @@ pub static RULES: &[&RuleInfo] = &[
     &guard_cluster_access::RULE,
     &audit_workloads::RULE,
     &harden_nodes::RULE,
+    &publish_findings::RULE,
 ];
 
 /// The rule named `name`, in kebab case.

@@ -64,6 +64,9 @@ pub enum HandlerError {
     /// Some of the sweep's scans could not finish; the others' outcomes were delivered.
     #[error("{failed} scan(s) failed; first: {first}")]
     Scans { failed: usize, first: String },
+    /// Security Hub refused findings (`FailedFindings`); each was logged with its reason.
+    #[error("Security Hub refused {refused} finding(s); first: {first}")]
+    Refused { refused: usize, first: String },
 }
 
 impl HandlerError {
@@ -71,6 +74,7 @@ impl HandlerError {
         match self {
             HandlerError::Event(_) => "EventError",
             HandlerError::Scans { .. } => "ScanError",
+            HandlerError::Refused { .. } => "FindingRefused",
             HandlerError::Aws(e) | HandlerError::Remediation { first: e, .. } => match e.kind {
                 AwsErrorKind::NotFound => "AwsError.NotFound",
                 AwsErrorKind::InProgress => "AwsError.InProgress",

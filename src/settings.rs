@@ -115,6 +115,10 @@ pub struct Settings {
     pub deletion_protection: DeletionProtection,
     /// Days before a version's end of standard support that the sweep warns.
     pub support_warning_days: u32,
+    /// Whether `publish-findings` imports each alert into Security Hub.
+    pub security_hub: bool,
+    /// The topic `publish-findings` sends chat notifications to (Amazon Q Developer).
+    pub chat_topic_arn: Option<String>,
     pub self_role_arns: Vec<String>,
     /// Where a function sends an event to try again later (EKS busy); none: the invocation
     /// fails and Lambda's own retries and dead-letter queue keep the event.
@@ -165,6 +169,8 @@ impl Default for Settings {
             node_imds_hop_limit: None,
             deletion_protection: DeletionProtection::Alert,
             support_warning_days: DEFAULT_SUPPORT_WARNING_DAYS,
+            security_hub: false,
+            chat_topic_arn: None,
             self_role_arns: Vec::new(),
             retry_queue_url: None,
             dead_letter_queue_url: None,
@@ -325,6 +331,15 @@ impl Settings {
             support_warning_days: match get("SUPPORT_WARNING_DAYS") {
                 None => defaults.support_warning_days,
                 Some(v) => parse_number("SUPPORT_WARNING_DAYS", &v, 0, 365)?,
+            },
+            security_hub: match get("SECURITY_HUB") {
+                None => false,
+                Some(v) => parse_bool("SECURITY_HUB", &v)?,
+            },
+            chat_topic_arn: match get("CHAT_TOPIC_ARN") {
+                None => None,
+                Some(v) if v.starts_with("arn:") && v.contains(":sns:") => Some(v),
+                Some(v) => return Err(invalid("CHAT_TOPIC_ARN", &v, "expected an SNS topic ARN")),
             },
             self_role_arns: match get("SELF_ROLE_ARNS") {
                 None => Vec::new(),
@@ -618,6 +633,8 @@ mod tests {
             ("NODE_IMDS_HOP_LIMIT", "0"),
             ("DELETION_PROTECTION", "on"),
             ("SUPPORT_WARNING_DAYS", "366"),
+            ("SECURITY_HUB", "yes"),
+            ("CHAT_TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
             (
                 "AUDIT_WORKLOADS_FUNCTION_ARN",
                 "arn:aws:sns:us-east-1:1:topic",

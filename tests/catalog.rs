@@ -187,6 +187,11 @@ fn every_trigger_has_a_sample_event_that_belongs_to_its_rule_or_shares_its_name(
                 assert_eq!(rule.name, "audit-workloads", "{file}");
                 continue;
             }
+            // An SNS notification of the alert topic reaches publish-findings by subscription.
+            if eks_remediator::rules::publish_findings::event::is_notification(&event) {
+                assert_eq!(rule.name, "publish-findings", "{file}");
+                continue;
+            }
             let incoming = parse(event.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
             let owners: Vec<&str> = RULES
                 .iter()

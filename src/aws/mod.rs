@@ -17,6 +17,7 @@ pub mod iam;
 pub mod lambda_config;
 pub mod logs;
 pub mod nodes;
+pub mod securityhub;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
@@ -42,6 +43,7 @@ pub struct Aws {
     guardduty: OnceCell<aws_sdk_guardduty::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     logs: OnceCell<aws_sdk_cloudwatchlogs::Client>,
+    securityhub: OnceCell<aws_sdk_securityhub::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
     sts: OnceCell<aws_sdk_sts::Client>,
@@ -120,6 +122,7 @@ client!(eks, aws_sdk_eks);
 client!(guardduty, aws_sdk_guardduty);
 client!(iam, aws_sdk_iam);
 client!(logs, aws_sdk_cloudwatchlogs);
+client!(securityhub, aws_sdk_securityhub);
 client!(sns, aws_sdk_sns);
 client!(sqs, aws_sdk_sqs);
 client!(sts, aws_sdk_sts);

@@ -24,4 +24,18 @@ impl Aws {
             .map_err(|e| classify("Publish", topic_arn, e))?;
         Ok(())
     }
+
+    /// Publishes `message` as it is, one body for every protocol: what a subscriber that reads
+    /// the message itself wants (Amazon Q Developer's custom notifications).
+    pub async fn publish_message(&self, topic_arn: &str, message: &str) -> Result<(), AwsError> {
+        self.sns()
+            .await
+            .publish()
+            .topic_arn(topic_arn)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| classify("Publish", topic_arn, e))?;
+        Ok(())
+    }
 }

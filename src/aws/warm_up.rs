@@ -67,6 +67,7 @@ warm!(EKS, eks);
 warm!(GUARDDUTY, guardduty);
 warm!(IAM, iam);
 warm!(LOGS, logs);
+warm!(SECURITYHUB, securityhub);
 warm!(SNS, sns);
 warm!(SQS, sqs);
 

@@ -11,6 +11,7 @@ pub mod enforce_cluster_config;
 pub mod guard_cluster_access;
 pub mod harden_nodes;
 pub mod notify_eks_finding;
+pub mod publish_findings;
 pub mod restore_audit_trail;
 pub mod revoke_open_ingress;
 

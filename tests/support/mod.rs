@@ -92,6 +92,11 @@ pub fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     function_config(url, REGION, "testing", "testing", None)
 }
 
+/// An SDK config for an endpoint in front of moto (a proxy), in `region`.
+pub fn sdk_config_via(url: &str, region: &str) -> aws_config::SdkConfig {
+    function_config(url, region, "testing", "testing", None)
+}
+
 /// An SDK config for moto in another region, for tests of region-wide state (a region has
 /// at most one GuardDuty detector) that must not see other tests' resources.
 pub fn sdk_config_in(region: &str) -> aws_config::SdkConfig {

@@ -1,0 +1,381 @@
+//! Integration tests of `publish-findings`: alerts rendered as the rules render them, handed
+//! over as the alert topic's SNS notifications, imported into moto's Security Hub and read
+//! back with `GetFindings`; chat notifications read back through an SQS queue subscribed to
+//! the chat topic with raw delivery, as Amazon Q Developer would get them.
+//!
+//! moto's Security Hub keeps findings per account and region, ignores `GetFindings` filters
+//! and imports without Security Hub being enabled (AWS refuses that), so each test has a
+//! region of its own and reads every finding there.
+
+mod support;
+
+use eks_remediator::alert;
+use eks_remediator::aws::Aws;
+use eks_remediator::outcome::{ActorRef, EventRef, Origin, Outcome, ResourceRef, Status};
+use eks_remediator::rules::publish_findings::{handle, RULE as RULE_INFO};
+use eks_remediator::settings::Settings;
+use serde_json::{json, Value};
+use support::proxy::{ok_json, Fault, Proxy};
+use support::{World, ACCOUNT};
+
+/// An outcome of revoke-open-ingress on group `sg`, with `status`.
+fn outcome(region: &str, sg: &str, status: Status) -> Outcome {
+    Outcome {
+        rule: "revoke-open-ingress",
+        status,
+        resource: ResourceRef {
+            kind: "security-group",
+            id: sg.to_owned(),
+            arn: Some(format!(
+                "arn:aws:ec2:{region}:{ACCOUNT}:security-group/{sg}"
+            )),
+        },
+        finding: "tcp/22 open to 0.0.0.0/0".to_owned(),
+        actions: vec!["RevokeSecurityGroupIngress sgr-0aaaaaaaaaaaaaaa1".to_owned()],
+        undo: Some("aws ec2 authorize-security-group-ingress --group-id sg-1 ...".to_owned()),
+        note: None,
+        origin: Origin {
+            account: ACCOUNT.to_owned(),
+            region: region.to_owned(),
+            actor: Some(ActorRef {
+                arn: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+                kind: "IAMUser".to_owned(),
+                ..ActorRef::default()
+            }),
+            event: EventRef {
+                source: "aws.ec2".to_owned(),
+                name: "AuthorizeSecurityGroupIngress".to_owned(),
+                id: "e-1".to_owned(),
+                time: "2026-12-01T10:00:00Z".to_owned(),
+            },
+        },
+    }
+}
+
+/// The SNS Lambda event of one alert, with the `default` document the topic's Lambda
+/// subscription gets (`MessageStructure=json`).
+fn notification(outcome: &Outcome) -> Value {
+    let rendered = alert::render(outcome);
+    let bodies: Value = serde_json::from_str(&rendered.message).unwrap();
+    json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+        "Sns": {"Type": "Notification", "MessageId": "m-1", "Subject": rendered.subject,
+            "Message": bodies["default"], "Timestamp": "2026-12-01T10:00:01.000Z"}}]})
+}
+
+fn settings() -> Settings {
+    Settings {
+        security_hub: true,
+        ..Settings::default()
+    }
+}
+
+async fn run(aws: &Aws, settings: &Settings, event: Value) {
+    support::granted(&RULE_INFO, handle(aws, settings, event))
+        .await
+        .expect("handler succeeds");
+}
+
+/// Every finding of the world's account and region.
+async fn findings(aws: &Aws) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
+    aws.securityhub()
+        .await
+        .get_findings()
+        .send()
+        .await
+        .unwrap()
+        .findings()
+        .to_vec()
+}
+
+async fn world(region: &str) -> World {
+    World::in_account(support::sdk_config_in(region), region, ACCOUNT).await
+}
+
+#[tokio::test]
+async fn a_remediation_becomes_one_resolved_finding_in_the_finding_format() {
+    let region = "eu-north-1";
+    let w = world(region).await;
+    run(
+        &w.aws,
+        &settings(),
+        notification(&outcome(region, "sg-1", Status::Remediated)),
+    )
+    .await;
+    let found = findings(&w.aws).await;
+    assert_eq!(found.len(), 1);
+    let f = &found[0];
+    assert_eq!(
+        f.id(),
+        Some(
+            format!("eks-remediator/revoke-open-ingress/{region}/{ACCOUNT}/security-group/sg-1")
+                .as_str()
+        )
+    );
+    assert_eq!(
+        f.product_arn(),
+        Some(format!("arn:aws:securityhub:{region}:{ACCOUNT}:product/{ACCOUNT}/default").as_str())
+    );
+    assert_eq!(f.generator_id(), Some("eks-remediator/revoke-open-ingress"));
+    assert_eq!(f.aws_account_id(), Some(ACCOUNT));
+    assert_eq!(f.schema_version(), Some("2018-10-08"));
+    assert_eq!(
+        f.severity().and_then(|s| s.label()).map(|l| l.as_str()),
+        Some("HIGH")
+    );
+    assert_eq!(
+        f.compliance().and_then(|c| c.status()).map(|s| s.as_str()),
+        Some("PASSED")
+    );
+    assert_eq!(
+        f.workflow().and_then(|w| w.status()).map(|s| s.as_str()),
+        Some("RESOLVED")
+    );
+    let resource = &f.resources()[0];
+    assert_eq!(resource.r#type(), Some("AwsEc2SecurityGroup"));
+    assert_eq!(
+        resource.id(),
+        Some(format!("arn:aws:ec2:{region}:{ACCOUNT}:security-group/sg-1").as_str())
+    );
+    assert!(
+        f.remediation()
+            .and_then(|r| r.recommendation())
+            .and_then(|r| r.text())
+            .is_some_and(
+                |t| t.starts_with("Fixed. To undo: aws ec2 authorize-security-group-ingress")
+            )
+    );
+    assert_eq!(
+        f.title(),
+        Some("revoke-open-ingress: tcp/22 open to 0.0.0.0/0")
+    );
+}
+
+#[tokio::test]
+async fn a_repeat_updates_the_one_finding_and_its_fix_resolves_it() {
+    let region = "ap-south-1";
+    let w = world(region).await;
+    let settings = settings();
+    for _ in 0..2 {
+        run(
+            &w.aws,
+            &settings,
+            notification(&outcome(region, "sg-2", Status::WouldRemediate)),
+        )
+        .await;
+    }
+    let found = findings(&w.aws).await;
+    assert_eq!(found.len(), 1, "one finding for one rule and resource");
+    assert_eq!(
+        found[0]
+            .workflow()
+            .and_then(|w| w.status())
+            .map(|s| s.as_str()),
+        Some("NEW")
+    );
+    assert_eq!(
+        found[0]
+            .compliance()
+            .and_then(|c| c.status())
+            .map(|s| s.as_str()),
+        Some("FAILED")
+    );
+    run(
+        &w.aws,
+        &settings,
+        notification(&outcome(region, "sg-2", Status::Resolved)),
+    )
+    .await;
+    let found = findings(&w.aws).await;
+    assert_eq!(found.len(), 1);
+    // moto applies the re-import's Workflow; AWS ignores Workflow on an existing finding and
+    // resolves it because Compliance.Status turned PASSED.
+    assert_eq!(
+        found[0]
+            .compliance()
+            .and_then(|c| c.status())
+            .map(|s| s.as_str()),
+        Some("PASSED")
+    );
+    assert_eq!(
+        found[0]
+            .workflow()
+            .and_then(|w| w.status())
+            .map(|s| s.as_str()),
+        Some("RESOLVED")
+    );
+    run(
+        &w.aws,
+        &settings,
+        notification(&outcome(region, "sg-3", Status::Alert)),
+    )
+    .await;
+    assert_eq!(
+        findings(&w.aws).await.len(),
+        2,
+        "another resource, another finding"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_notification_is_a_clear_error_and_imports_nothing() {
+    let region = "sa-east-1";
+    let w = world(region).await;
+    let mut event = notification(&outcome(region, "sg-4", Status::Remediated));
+    event["Records"][0]["Sns"]["Message"] = "this is not an alert".into();
+    let error = handle(&w.aws, &settings(), event).await.unwrap_err();
+    assert_eq!(error.error_type(), "EventError");
+    assert!(error.to_string().contains("alert document"), "{error}");
+    assert!(findings(&w.aws).await.is_empty());
+    let not_sns = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    assert!(handle(&w.aws, &settings(), not_sns).await.is_err());
+}
+
+#[tokio::test]
+async fn without_security_hub_or_chat_nothing_is_called() {
+    let region = "ca-central-1";
+    let w = world(region).await;
+    let (result, calls) = eks_remediator::aws::calls::record_calls(handle(
+        &w.aws,
+        &Settings::default(),
+        notification(&outcome(region, "sg-5", Status::Remediated)),
+    ))
+    .await;
+    assert!(result.is_ok());
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(findings(&w.aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_finding_security_hub_refuses_fails_the_invocation() {
+    let region = "eu-south-1";
+    let w = world(region).await;
+    let proxy = Proxy::start(support::moto_url()).await;
+    let aws = Aws::with_config(support::sdk_config_via(&proxy.url, region));
+    proxy.inject(Fault {
+        path_suffix: "/findings/import".into(),
+        body_contains: None,
+        times: 1,
+        answer: ok_json(
+            json!({"FailedCount": 1, "SuccessCount": 0, "FailedFindings": [
+            {"Id": "eks-remediator/x", "ErrorCode": "InvalidInput",
+             "ErrorMessage": "Finding does not adhere to the AWS Security Finding Format"}]}),
+        ),
+    });
+    let error = handle(
+        &aws,
+        &settings(),
+        notification(&outcome(region, "sg-6", Status::Alert)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type(), "FindingRefused");
+    assert!(error.to_string().contains("InvalidInput"), "{error}");
+    assert!(findings(&w.aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn chat_notifications_follow_amazon_q_developers_custom_format() {
+    let region = "eu-west-2";
+    let w = world(region).await;
+    let chat = w
+        .aws
+        .sns()
+        .await
+        .create_topic()
+        .name(support::unique("chat"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = support::unique("chat");
+    let queue_url = w
+        .sqs
+        .create_queue()
+        .queue_name(&queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    w.aws
+        .sns()
+        .await
+        .subscribe()
+        .topic_arn(&chat)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{region}:{ACCOUNT}:{queue}"))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let settings = Settings {
+        chat_topic_arn: Some(chat.clone()),
+        ..Settings::default()
+    };
+    run(
+        &w.aws,
+        &settings,
+        notification(&outcome(region, "sg-7", Status::Remediated)),
+    )
+    .await;
+    let received = w
+        .sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let body = received.messages()[0].body().unwrap();
+    let n: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(n["version"], "1.0");
+    assert_eq!(n["source"], "custom");
+    assert_eq!(n["content"]["textType"], "client-markdown");
+    assert!(n["content"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("remediated security-group sg-7"));
+    assert!(n["content"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("tcp/22 open to 0.0.0.0/0"));
+    assert!(n["content"]["nextSteps"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("To undo: `aws ec2 authorize-security-group-ingress"));
+    assert_eq!(
+        n["metadata"]["threadId"],
+        format!("eks-remediator/revoke-open-ingress/{region}/{ACCOUNT}/security-group/sg-7")
+    );
+    assert_eq!(
+        n["metadata"]["eventType"],
+        "eks-remediator/revoke-open-ingress"
+    );
+    assert_eq!(n["metadata"]["additionalContext"]["status"], "remediated");
+    // No Security Hub without SECURITY_HUB=true.
+    assert!(findings(&w.aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_sample_notification_is_imported() {
+    let region = "us-west-1";
+    let w = world(region).await;
+    let text = std::fs::read_to_string(format!(
+        "{}/events/publish-findings/notification-remediated.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("us-east-1", region);
+    run(&w.aws, &settings(), serde_json::from_str(&text).unwrap()).await;
+    let found = findings(&w.aws).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].resources()[0].id(),
+        Some(
+            format!("arn:aws:ec2:{region}:{ACCOUNT}:security-group/sg-0123456789abcdef0").as_str()
+        )
+    );
+}
