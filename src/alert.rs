@@ -18,6 +18,10 @@ pub struct AlertMessage {
     pub subject: String,
     /// The `MessageStructure=json` body: `{"default": "...", "email": "..."}`.
     pub message: String,
+    /// The outcome's status and rule, also sent as SNS message attributes (`status`, `rule`),
+    /// on which subscriptions filter: the template's e-mail subscription takes no `resolved`.
+    pub status: &'static str,
+    pub rule: &'static str,
 }
 
 /// The machine-readable document of DESIGN.md.
@@ -141,6 +145,8 @@ pub fn render(outcome: &Outcome) -> AlertMessage {
     AlertMessage {
         subject: subject(outcome),
         message: body.to_string(),
+        status: outcome.status.as_str(),
+        rule: outcome.rule,
     }
 }
 

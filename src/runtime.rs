@@ -152,14 +152,15 @@ pub async fn conclude(
 }
 
 /// Logs every outcome, counts it in CloudWatch (EMF), and publishes one alert per alerted
-/// outcome.
+/// outcome, and per `resolved` one too with `REPORT_RESOLVED=true` (Security Hub closes
+/// findings on them; the template's e-mail subscription filters them out).
 ///
 /// A failed publish is logged and never undoes or blocks a remediation: the change is
 /// already made, and the summary and logs still record it.
 pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
     for outcome in outcomes {
         record(settings, outcome);
-        if outcome.status.is_alerted() {
+        if outcome.status.is_alerted() || settings.report_resolved {
             send_alert(aws, settings, outcome).await;
         }
     }

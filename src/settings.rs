@@ -117,6 +117,9 @@ pub struct Settings {
     pub support_warning_days: u32,
     /// Whether `publish-findings` imports each alert into Security Hub.
     pub security_hub: bool,
+    /// Whether `resolved` outcomes are published too (with the message attribute
+    /// `status=resolved`), for Security Hub to close findings; people's e-mail filters them.
+    pub report_resolved: bool,
     /// The topic `publish-findings` sends chat notifications to (Amazon Q Developer).
     pub chat_topic_arn: Option<String>,
     pub self_role_arns: Vec<String>,
@@ -170,6 +173,7 @@ impl Default for Settings {
             deletion_protection: DeletionProtection::Alert,
             support_warning_days: DEFAULT_SUPPORT_WARNING_DAYS,
             security_hub: false,
+            report_resolved: false,
             chat_topic_arn: None,
             self_role_arns: Vec::new(),
             retry_queue_url: None,
@@ -335,6 +339,10 @@ impl Settings {
             security_hub: match get("SECURITY_HUB") {
                 None => false,
                 Some(v) => parse_bool("SECURITY_HUB", &v)?,
+            },
+            report_resolved: match get("REPORT_RESOLVED") {
+                None => false,
+                Some(v) => parse_bool("REPORT_RESOLVED", &v)?,
             },
             chat_topic_arn: match get("CHAT_TOPIC_ARN") {
                 None => None,
@@ -634,6 +642,7 @@ mod tests {
             ("DELETION_PROTECTION", "on"),
             ("SUPPORT_WARNING_DAYS", "366"),
             ("SECURITY_HUB", "yes"),
+            ("REPORT_RESOLVED", "1"),
             ("CHAT_TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
             (
                 "AUDIT_WORKLOADS_FUNCTION_ARN",

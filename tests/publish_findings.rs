@@ -379,3 +379,113 @@ async fn the_sample_notification_is_imported() {
         )
     );
 }
+
+/// An SQS queue subscribed to `topic` with `filter` (a filter policy on message attributes,
+/// as the template's e-mail subscription has); returns its URL.
+async fn filtered_queue(w: &World, region: &str, topic: &str, filter: &str) -> String {
+    let name = support::unique("mail");
+    let url = w
+        .sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    w.aws
+        .sns()
+        .await
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{region}:{ACCOUNT}:{name}"))
+        .attributes("FilterPolicy", filter)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+async fn received(w: &World, queue_url: &str) -> Vec<Value> {
+    let out = w
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn resolved_outcomes_reach_security_hub_and_not_the_mail_subscription() {
+    let region = "eu-central-2";
+    let w = world(region).await;
+    // The template's e-mail filter policy: no `resolved`, and messages without the attribute
+    // (CloudWatch alarms) still arrive.
+    let mail = filtered_queue(
+        &w,
+        region,
+        &w.topic_arn,
+        r#"{"$or": [{"status": [{"exists": false}]}, {"status": [{"anything-but": ["resolved"]}]}]}"#,
+    )
+    .await;
+    let reporting = Settings {
+        report_resolved: true,
+        ..w.settings()
+    };
+    let fixed = outcome(region, "sg-8", Status::Remediated);
+    let gone = outcome(region, "sg-8", Status::Resolved);
+    eks_remediator::runtime::deliver(&w.aws, &w.settings(), std::slice::from_ref(&gone)).await;
+    assert!(
+        w.alerts().await.is_empty(),
+        "without REPORT_RESOLVED nothing is published"
+    );
+    eks_remediator::runtime::deliver(&w.aws, &reporting, &[fixed, gone]).await;
+    let to_mail = received(&w, &mail).await;
+    assert_eq!(to_mail.len(), 1, "{to_mail:?}");
+    assert_eq!(
+        to_mail[0]["MessageAttributes"]["status"]["Value"],
+        "remediated"
+    );
+    let all = w.alerts().await;
+    let statuses: Vec<&str> = all.iter().map(|a| a["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["remediated", "resolved"]);
+    // A CloudWatch alarm carries no status attribute, and still reaches people.
+    w.aws
+        .publish_message(&w.topic_arn, "ALARM: eks-remediator errors")
+        .await
+        .unwrap();
+    let alarm = received(&w, &mail).await;
+    assert_eq!(alarm.len(), 1);
+    assert_eq!(alarm[0]["Message"], "ALARM: eks-remediator errors");
+    // The resolved alert, as publish-findings gets it, closes the finding.
+    run(
+        &w.aws,
+        &settings(),
+        notification(&outcome(region, "sg-8", Status::Alert)),
+    )
+    .await;
+    run(
+        &w.aws,
+        &settings(),
+        notification(&outcome(region, "sg-8", Status::Resolved)),
+    )
+    .await;
+    let found = findings(&w.aws).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0]
+            .workflow()
+            .and_then(|w| w.status())
+            .map(|s| s.as_str()),
+        Some("RESOLVED")
+    );
+}

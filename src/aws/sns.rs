@@ -1,25 +1,39 @@
 //! SNS: publishing alerts.
 
+use aws_sdk_sns::types::MessageAttributeValue;
+
 use super::errors::classify;
 use super::Aws;
 use crate::alert::AlertMessage;
 use crate::error::AwsError;
 
 impl Aws {
-    /// Publishes one alert with `MessageStructure=json` (per-protocol bodies).
+    /// Publishes one alert with `MessageStructure=json` (per-protocol bodies), its status and
+    /// rule as message attributes for subscription filter policies.
     pub async fn publish_alert(
         &self,
         topic_arn: &str,
         alert: &AlertMessage,
     ) -> Result<(), AwsError> {
-        self.sns()
+        let mut call = self
+            .sns()
             .await
             .publish()
             .topic_arn(topic_arn)
             .subject(&alert.subject)
             .message(&alert.message)
-            .message_structure("json")
-            .send()
+            .message_structure("json");
+        for (name, value) in [("status", alert.status), ("rule", alert.rule)] {
+            // The builder fails only without a data type, which is always given here.
+            if let Ok(attribute) = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+            {
+                call = call.message_attributes(name, attribute);
+            }
+        }
+        call.send()
             .await
             .map_err(|e| classify("Publish", topic_arn, e))?;
         Ok(())

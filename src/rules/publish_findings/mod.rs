@@ -66,7 +66,9 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
         info!(imported = findings.len(), "findings imported");
     }
     if let Some(topic) = &settings.chat_topic_arn {
-        for alert in &alerts {
+        // `resolved` reaches this function only for Security Hub: nothing changed, so nothing
+        // for people to read.
+        for alert in alerts.iter().filter(|a| a.status != "resolved") {
             aws.publish_message(topic, &chat::notification(alert).to_string())
                 .await?;
         }
