@@ -190,10 +190,19 @@ pub async fn send_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) {
 }
 
 /// Publishes one outcome's alert to `ALERT_TOPIC_ARN`, if set, and says if it failed: for
-/// `notify-eks-finding`, whose only job is the alert, so that Lambda tries again.
+/// `notify-eks-finding`, whose only job is the alert, so that Lambda tries again. With
+/// `CENTRAL_ALERT_TOPIC_ARN` (the organisation's security account) the alert goes there too;
+/// a failure there is logged, not returned: the account's own topic holds the alert, and a
+/// retry would send that one twice.
 pub async fn try_alert(aws: &Aws, settings: &Settings, outcome: &Outcome) -> Result<(), AwsError> {
+    let message = alert::render(outcome);
+    if let Some(central) = settings.central_alert_topic_arn.as_deref() {
+        if let Err(error) = aws.publish_alert(central, &message).await {
+            warn!(%error, resource = %outcome.resource.id, "alert not sent to the central topic");
+        }
+    }
     match settings.alert_topic_arn.as_deref() {
-        Some(topic) => aws.publish_alert(topic, &alert::render(outcome)).await,
+        Some(topic) => aws.publish_alert(topic, &message).await,
         None => Ok(()),
     }
 }

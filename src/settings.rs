@@ -122,6 +122,9 @@ pub struct Settings {
     pub report_resolved: bool,
     /// The topic `publish-findings` sends chat notifications to (Amazon Q Developer).
     pub chat_topic_arn: Option<String>,
+    /// A topic in another account (the organisation's security account) that also gets every
+    /// alert.
+    pub central_alert_topic_arn: Option<String>,
     pub self_role_arns: Vec<String>,
     /// Where a function sends an event to try again later (EKS busy); none: the invocation
     /// fails and Lambda's own retries and dead-letter queue keep the event.
@@ -175,6 +178,7 @@ impl Default for Settings {
             security_hub: false,
             report_resolved: false,
             chat_topic_arn: None,
+            central_alert_topic_arn: None,
             self_role_arns: Vec::new(),
             retry_queue_url: None,
             dead_letter_queue_url: None,
@@ -343,6 +347,17 @@ impl Settings {
             report_resolved: match get("REPORT_RESOLVED") {
                 None => false,
                 Some(v) => parse_bool("REPORT_RESOLVED", &v)?,
+            },
+            central_alert_topic_arn: match get("CENTRAL_ALERT_TOPIC_ARN") {
+                None => None,
+                Some(v) if v.starts_with("arn:") && v.contains(":sns:") => Some(v),
+                Some(v) => {
+                    return Err(invalid(
+                        "CENTRAL_ALERT_TOPIC_ARN",
+                        &v,
+                        "expected an SNS topic ARN",
+                    ))
+                }
             },
             chat_topic_arn: match get("CHAT_TOPIC_ARN") {
                 None => None,
@@ -643,6 +658,7 @@ mod tests {
             ("SUPPORT_WARNING_DAYS", "366"),
             ("SECURITY_HUB", "yes"),
             ("REPORT_RESOLVED", "1"),
+            ("CENTRAL_ALERT_TOPIC_ARN", "security-alerts"),
             ("CHAT_TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
             (
                 "AUDIT_WORKLOADS_FUNCTION_ARN",

@@ -489,3 +489,43 @@ async fn resolved_outcomes_reach_security_hub_and_not_the_mail_subscription() {
         Some("RESOLVED")
     );
 }
+
+#[tokio::test]
+async fn alerts_also_reach_a_central_topic_in_another_account() {
+    let region = "ap-northeast-2";
+    let central_account = "555566667777";
+    let (_, central_config) = support::in_account(region, central_account).await;
+    let central = World::in_account(central_config, region, central_account).await;
+    let w = world(region).await;
+    let settings = Settings {
+        central_alert_topic_arn: Some(central.topic_arn.clone()),
+        ..w.settings()
+    };
+    eks_remediator::runtime::deliver(
+        &w.aws,
+        &settings,
+        &[outcome(region, "sg-9", Status::Remediated)],
+    )
+    .await;
+    let own = w.alerts().await;
+    let there = central.alerts().await;
+    assert_eq!(own.len(), 1);
+    // moto publishes across accounts without checking the central topic's policy; AWS needs
+    // the policy the README shows (publish allowed to the organisation, aws:PrincipalOrgID).
+    assert_eq!(there.len(), 1, "the central account's topic got the alert");
+    assert_eq!(there[0]["account"], ACCOUNT);
+    assert_eq!(there[0]["resource"]["id"], "sg-9");
+    // A central topic that refuses (here: one that does not exist) loses nothing locally.
+    let broken = Settings {
+        central_alert_topic_arn: Some(format!("arn:aws:sns:{region}:{central_account}:gone")),
+        ..w.settings()
+    };
+    let result = eks_remediator::runtime::try_alert(
+        &w.aws,
+        &broken,
+        &outcome(region, "sg-10", Status::Alert),
+    )
+    .await;
+    assert!(result.is_ok());
+    assert_eq!(w.alerts().await.len(), 1);
+}
