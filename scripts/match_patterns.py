@@ -338,15 +338,17 @@ def _names_event(pattern: dict, name: Any) -> bool:
 
 
 def is_delivered_otherwise(event: Any) -> bool:
-    """Whether a sample reaches its function without EventBridge: a CloudWatch Logs
-    subscription delivery, one Kubernetes audit event of such a delivery, or an SNS
-    notification of the alert topic (publish-findings)."""
+    """Whether a sample is no EventBridge event: a CloudWatch Logs subscription delivery, one
+    Kubernetes audit event of such a delivery, an SNS notification of the alert topic (what
+    publish-findings receives), or an Amazon Q Developer custom notification (what it sends)."""
     if not isinstance(event, dict):
         return False
     records = event.get("Records")
     sns = isinstance(records, list) and bool(records) and isinstance(records[0], dict) \
         and "Sns" in records[0]
-    return sns or "awslogs" in event or str(event.get("apiVersion", "")).startswith("audit.k8s.io/")
+    chat = event.get("source") == "custom" and "version" in event and "detail-type" not in event
+    return sns or chat or "awslogs" in event \
+        or str(event.get("apiVersion", "")).startswith("audit.k8s.io/")
 
 
 def main(argv: list[str]) -> int:

@@ -133,4 +133,23 @@ mod tests {
             assert!(allowed_metadata.contains(&key.as_str()), "{key}");
         }
     }
+
+    #[test]
+    fn the_sample_chat_notification_is_what_the_sample_alert_becomes() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let read = |path: &str| -> Value {
+            let text = std::fs::read_to_string(format!("{root}/events/publish-findings/{path}"))
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        let sns = read("notification-remediated.json");
+        let doc = crate::rules::publish_findings::event::alert_doc(
+            sns["Records"][0]["Sns"]["Message"].as_str(),
+        )
+        .unwrap();
+        assert_eq!(
+            notification(&doc),
+            read("chat/notification-remediated.json")
+        );
+    }
 }
