@@ -289,28 +289,7 @@ async fn chat_notifications_follow_amazon_q_developers_custom_format() {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let queue = support::unique("chat");
-    let queue_url = w
-        .sqs
-        .create_queue()
-        .queue_name(&queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    w.aws
-        .sns()
-        .await
-        .subscribe()
-        .topic_arn(&chat)
-        .protocol("sqs")
-        .endpoint(format!("arn:aws:sqs:{region}:{ACCOUNT}:{queue}"))
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let queue_url = subscribed_queue(&w, region, &chat, ("RawMessageDelivery", "true")).await;
     let settings = Settings {
         chat_topic_arn: Some(chat.clone()),
         ..Settings::default()
@@ -380,10 +359,16 @@ async fn the_sample_notification_is_imported() {
     );
 }
 
-/// An SQS queue subscribed to `topic` with `filter` (a filter policy on message attributes,
-/// as the template's e-mail subscription has); returns its URL.
-async fn filtered_queue(w: &World, region: &str, topic: &str, filter: &str) -> String {
-    let name = support::unique("mail");
+/// An SQS queue subscribed to `topic` with one subscription attribute (a filter policy, as
+/// the template's e-mail subscription has, or raw delivery, as Amazon Q Developer gets it);
+/// returns its URL.
+async fn subscribed_queue(
+    w: &World,
+    region: &str,
+    topic: &str,
+    (attribute, value): (&str, &str),
+) -> String {
+    let name = support::unique("subscriber");
     let url = w
         .sqs
         .create_queue()
@@ -401,7 +386,7 @@ async fn filtered_queue(w: &World, region: &str, topic: &str, filter: &str) -> S
         .topic_arn(topic)
         .protocol("sqs")
         .endpoint(format!("arn:aws:sqs:{region}:{ACCOUNT}:{name}"))
-        .attributes("FilterPolicy", filter)
+        .attributes(attribute, value)
         .send()
         .await
         .unwrap();
@@ -430,11 +415,14 @@ async fn resolved_outcomes_reach_security_hub_and_not_the_mail_subscription() {
     let w = world(region).await;
     // The template's e-mail filter policy: no `resolved`, and messages without the attribute
     // (CloudWatch alarms) still arrive.
-    let mail = filtered_queue(
+    let mail = subscribed_queue(
         &w,
         region,
         &w.topic_arn,
-        r#"{"$or": [{"status": [{"exists": false}]}, {"status": [{"anything-but": ["resolved"]}]}]}"#,
+        (
+            "FilterPolicy",
+            r#"{"$or": [{"status": [{"exists": false}]}, {"status": [{"anything-but": ["resolved"]}]}]}"#,
+        ),
     )
     .await;
     let reporting = Settings {
