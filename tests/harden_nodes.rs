@@ -632,7 +632,8 @@ async fn the_sweep_fixes_running_nodes_and_reports_node_groups() {
         &[("eu-west-3a", false, false), ("eu-west-3a", false, false)],
     )
     .await;
-    let (cluster, name) = nodegroup(&w.aws, &ids, None, &[]).await;
+    let lt = template(&w.aws, Some("optional"), Some(2), &[]).await;
+    let (cluster, name) = nodegroup(&w.aws, &ids, Some(&lt), &[]).await;
     let origin = eks_remediator::sweep::origin(account, region, "sweep", "2026-12-01T00:00:00Z");
     let outcomes = support::granted_as(
         "sweep",
@@ -652,6 +653,12 @@ async fn the_sweep_fixes_running_nodes_and_reports_node_groups() {
             ("remediated", unsafe_node.as_str()),
             ("alert", group.as_str())
         ]
+    );
+    let group_finding = &outcomes[1].finding;
+    assert!(
+        group_finding.contains("one Availability Zone")
+            && group_finding.contains(&format!("its launch template {lt} version 1 allows IMDSv1")),
+        "{group_finding}"
     );
     assert_eq!(metadata(&w.aws, &unsafe_node).await.0, "required");
     assert_eq!(
