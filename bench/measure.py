@@ -9,7 +9,9 @@ API served here, against moto's server on localhost, and measure
                 on a freshly seeded resource) -> response posted: observe, fix, alert;
                 for audit-workloads, its e2e delivery of a cluster's audit log (a Deployment
                 without probes and a cluster-admin binding: two alerts, one dedupe PutItem;
-                bench/audit_batch.py measures a 1 MiB batch),
+                bench/audit_batch.py measures a 1 MiB batch); for publish-findings, its
+                sample SNS notification (a remediated alert) about a freshly seeded group,
+                with SECURITY_HUB=true and a chat topic: BatchImportFindings, Publish,
   warm event    the same on a second resource, in the same process,
   AWS calls     requests moto logged during the first event, plus those the EKS access
                 stand-in answered itself (guard-cluster-access talks to moto through
@@ -17,7 +19,8 @@ API served here, against moto's server on localhost, and measure
                 include that Python hop),
   peak memory   VmHWM of the process after both events;
 and its deployment zip: the one `sam build` made (scripts/test) when there is one, and this
-x86-64 binary as `bootstrap`, deflated. Alerts go to a topic without subscribers. The sweep function gets one
+x86-64 binary as `bootstrap`, deflated. Alerts (and publish-findings' chat notifications) go to
+topics without subscribers. The sweep function gets one
 scheduled event over whatever the runs above left in the account. Prints a table beside the
 budgets (the first-event budget is written for revoke-open-ingress: describe, revoke,
 publish) and writes bench/out/functions.json. Not a pass/fail test.
@@ -50,7 +53,9 @@ ONLY = [f for f in os.environ.get("BENCH_FUNCTIONS", "").split(",") if f]
 BUDGETS = {"cold_start_ms": 5, "cold_start_min_ms": 5, "peak_memory_mib": 10, "lambda_zip_mib": 3}
 FIRST_EVENT_BUDGETS = {"revoke-open-ingress": {"first_event_ms": 12, "aws_calls": 3}}
 # What each function's sample event leads to on its seeded resource (outcome statuses, sorted).
-EXPECTED = {"notify-eks-finding": ["alert"], "audit-workloads": ["alert", "alert"]}
+EXPECTED = {"notify-eks-finding": ["alert"], "audit-workloads": ["alert", "alert"],
+            # It decides nothing: it carries the rules' outcomes on.
+            "publish-findings": []}
 SWEEP = "sweep"
 SCHEDULED = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
 COLUMNS = ("cold_start_ms", "cold_start_min_ms", "start_cpu_ms", "start_waiting_ms", "first_event_ms", "warm_event_ms", "first_event_cpu_ms", "warm_event_cpu_ms",
@@ -388,8 +393,11 @@ def main():
         # A topic without subscribers: moto delivers to a subscribed queue inside Publish,
         # which would time moto's fan-out (tens of ms); SNS delivers after it answers.
         topic = aws["sns"].create_topic(Name="eks-remediator-bench")["TopicArn"]
+        # publish-findings' chat topic, also without subscribers (see e2e.chat_topic).
+        chat = aws["sns"].create_topic(Name="eks-remediator-bench-chat")["TopicArn"]
         ctx = {"aws": aws, "account": aws["sts"].get_caller_identity()["Account"], "moto_port": moto_port,
-               "topic": topic, "vpc": vpc, "subnets": subnets, "standin_port": standin_port,
+               "topic": topic, "chat_topic": chat, "vpc": vpc, "subnets": subnets,
+               "standin_port": standin_port,
                "standin_eks": e2e.clients(f"http://127.0.0.1:{standin_port}")["eks"]}
         for fn in functions:
             e2e.log(f"measuring {fn.name} ({RUNS} runs)")
@@ -412,6 +420,9 @@ def main():
         print(f"{e2e.AUDIT.name}'s event: a delivery of two audit events (a Deployment without probes, a "
               f"cluster-admin binding to an outsider): two alerts and the Deployment's dedupe PutItem; "
               f"bench/audit_batch.py measures a 1 MiB batch")
+    if e2e.FINDINGS.name in results:
+        print(f"{e2e.FINDINGS.name}'s event: one SNS notification of a remediated alert, SECURITY_HUB=true "
+              f"and a chat topic: BatchImportFindings (a new finding) and one Publish")
     floor = results.get(e2e.INGRESS.name, {}).get("summary", {}).get("moto_floor_ms")
     if floor is not None:
         print(f"moto's share: the same three calls from boto3 take {floor:.2f} ms (median)")

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Black-box run of the real function binaries against a local AWS emulator.
 
-All eight functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
+All nine functions are run: `revoke-open-ingress`, `enforce-cluster-config`,
 `detach-node-policy`, `restore-audit-trail`, `notify-eks-finding`, `guard-cluster-access`,
-`audit-workloads` and `harden-nodes`, and the `sweep` function once. End to end:
+`audit-workloads`, `harden-nodes` and `publish-findings`, and the `sweep` function once. End
+to end:
 
 1. `cargo build` makes the binaries (a no-op after `cargo test`);
 2. `moto_server` starts on a free localhost port, with AWS managed IAM policies loaded
@@ -48,6 +49,9 @@ Then, for each scenario (one function in one MODE), it:
      per account, an IAM role and a Lambda function in moto named like the deployed
      audit-workloads (AUDIT_WORKLOADS_FUNCTION_ARN): moto's PutSubscriptionFilter, like
      CloudWatch Logs', refuses a destination function that does not exist;
+   - publish-findings: a security group as for revoke-open-ingress, and once, the chat topic
+     with an SQS queue subscribed to it with raw message delivery (each body is the
+     notification as published, as Amazon Q Developer reads it);
    - harden-nodes: a running EC2 instance (`ami-0fedcba9876543210`) tagged as an EKS node
      (`eks:cluster-name=demo`, `eks:nodegroup-name`, `kubernetes.io/cluster/demo`) with
      metadata options `HttpTokens=optional`, hop limit 2, endpoint enabled. No
@@ -73,6 +77,17 @@ Then, for each scenario (one function in one MODE), it:
    with `cargo lambda invoke`;
 4. prints the resource BEFORE, the function's output, the resource AFTER and the ALERT(s)
    read back from the SQS queue.
+
+publish-findings' scenario is its own (`PublishFindings.run`): with SECURITY_HUB=true and
+CHAT_TOPIC_ARN, it is handed the alerts revoke-open-ingress publishes about its group, first in
+alert-only mode (would-remediate), then in remediate mode (remediated), each as the SNS
+notification Lambda delivers to a function subscribed to the alert topic (the envelope read
+from the alert queue: its `Message` is the alert's default document, its message attributes
+`status` and `rule`). After each, Security Hub's finding (GetFindings; moto imports without
+Security Hub being enabled, and ignores GetFindings' filters, so the Id is picked here) and
+the chat queue are shown: one finding, NEW and FAILED, then the same one RESOLVED and PASSED,
+and one notification each. Last, a batch holding a message that is no alert document fails
+the invocation, with nothing imported or posted.
 
 Then the CLI (`eks-remediator`, also through the stand-in): `scan`, `replay` of a
 revoke-open-ingress event read-only and with `--apply`, and `scan` again. Last, the sweep
@@ -620,24 +635,28 @@ def start_function(function, label, fn_env, warmup_file, workdir):
 
 # --------------------------------------------------------------------------- alerts
 
-def drain_alerts(sqs, queue_url, expect, timeout=ALERT_TIMEOUT):
-    """Reads (and deletes) queued alerts: waits for `expect`, then until the queue is empty."""
+def drain_alerts(sqs, queue_url, expect, timeout=ALERT_TIMEOUT, parse=None):
+    """Reads (and deletes) queued alerts: waits for `expect`, then until the queue is empty.
+    Each body is read with `parse` (default: parse_alert, an SNS envelope)."""
+    parse = parse or parse_alert
     alerts, deadline = [], time.monotonic() + timeout
     while True:
         resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         msgs = resp.get("Messages", [])
         for m in msgs:
-            alerts.append(parse_alert(m["Body"]))
+            alerts.append(parse(m["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
         if not msgs and (len(alerts) >= expect or time.monotonic() > deadline):
             return alerts
 
 
 def parse_alert(body):
-    """SQS body = SNS envelope; its Message = the `default` entry = the JSON document."""
-    alert = {"subject": None, "doc": None, "raw": body, "error": None}
+    """SQS body = SNS envelope; its Message = the `default` entry = the JSON document. The
+    envelope is kept too (publish-findings' scenario hands it on as SNS hands it to Lambda)."""
+    alert = {"subject": None, "doc": None, "raw": body, "error": None, "envelope": None}
     try:
         envelope = json.loads(body)
+        alert["envelope"] = envelope if isinstance(envelope, dict) else None
         alert["subject"] = envelope.get("Subject")
         message = envelope.get("Message")
         alert["raw"] = message
@@ -1775,6 +1794,401 @@ class HardenNodes:
                repr(note))
 
 
+# publish-findings: what its scenario needs ------------------------------------------------
+
+CHAT_TOPIC = "eks-remediator-chat"
+CHAT_INBOX = "eks-remediator-chat-inbox"
+# The fields of an Amazon Q Developer custom notification (src/rules/publish_findings/chat.rs,
+# README "publish-findings in detail"): a payload with others is dropped without a word.
+CHAT_CONTENT_FIELDS = {"textType", "title", "description", "nextSteps", "keywords"}
+CHAT_METADATA_FIELDS = {"threadId", "summary", "eventType", "relatedResources", "additionalContext"}
+NOT_AN_ALERT = "eks-remediator: not an alert document"
+
+
+def chat_topic(ctx):
+    """The chat topic (the template's ChatNotificationTopic), made once. Here an SQS queue is
+    subscribed to it with raw message delivery, so that each body is the notification exactly
+    as published, as Amazon Q Developer reads it. The benchmark sets `chat_topic` in its ctx
+    itself: a topic without subscribers, whose fan-out moto would otherwise time."""
+    if "chat_topic" not in ctx:
+        sns, sqs = ctx["aws"]["sns"], ctx["aws"]["sqs"]
+        topic = sns.create_topic(Name=CHAT_TOPIC)["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=CHAT_INBOX)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                      Attributes={"RawMessageDelivery": "true"})
+        ctx["chat_topic"], ctx["chat_queue"] = topic, queue_url
+    return ctx["chat_topic"]
+
+
+def parse_chat(body):
+    """A raw-delivered chat notification: the body is the JSON publish-findings published."""
+    message = {"doc": None, "raw": body, "error": None}
+    try:
+        message["doc"] = json.loads(body)
+        if not isinstance(message["doc"], dict):
+            message["error"] = "not a JSON object"
+    except (json.JSONDecodeError, TypeError) as exc:
+        message["error"] = f"not JSON: {exc}"
+    return message
+
+
+def show_chat(messages):
+    print(f"CHAT: {len(messages)} message(s) on the SQS queue subscribed to the chat topic "
+          f"(raw delivery: what Amazon Q Developer reads)")
+    for m in messages:
+        if m["doc"] is None:
+            print(f"  ({m['error']}) {m['raw']}")
+            continue
+        print(indent(json.dumps(m["doc"], indent=2)))
+    print()
+
+
+def sns_lambda_event(envelopes):
+    """The Lambda event SNS sends a subscribed function for these notifications, each given as
+    the envelope the topic's SQS subscription got (the same fields; Lambda spells two of them
+    SigningCertUrl and UnsubscribeUrl)."""
+    records = []
+    for e in envelopes:
+        topic = e.get("TopicArn") or ""
+        records.append({
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": f"{topic}:{uuid.uuid5(uuid.NAMESPACE_URL, topic)}",
+            "Sns": {
+                "Type": e.get("Type", "Notification"),
+                "MessageId": e.get("MessageId"),
+                "TopicArn": topic,
+                "Subject": e.get("Subject"),
+                "Message": e.get("Message"),
+                "Timestamp": e.get("Timestamp"),
+                "SignatureVersion": e.get("SignatureVersion", "1"),
+                "Signature": e.get("Signature", ""),
+                "SigningCertUrl": e.get("SigningCertURL", ""),
+                "UnsubscribeUrl": e.get("UnsubscribeURL", ""),
+                "MessageAttributes": e.get("MessageAttributes") or {},
+            },
+        })
+    return {"Records": records}
+
+
+def attributes_text(envelope):
+    attrs = (envelope or {}).get("MessageAttributes") or {}
+    return " ".join(f"{k}={(v or {}).get('Value')}" for k, v in sorted(attrs.items())) or "none"
+
+
+def findings_with_id(ctx, finding_id):
+    """Security Hub's findings with `finding_id`, and how many findings there are in all
+    (GetFindings; moto ignores its filters, so the Id is picked here)."""
+    pages = ctx["aws"]["securityhub"].get_paginator("get_findings").paginate(
+        Filters={"Id": [{"Value": finding_id, "Comparison": "EQUALS"}]})
+    every = [f for page in pages for f in page.get("Findings", [])]
+    return [f for f in every if f.get("Id") == finding_id], len(every)
+
+
+def finding_fields(f):
+    """The fields of a finding this scenario shows and checks, flat."""
+    resource = (f.get("Resources") or [{}])[0]
+    return {
+        "Workflow.Status": (f.get("Workflow") or {}).get("Status"),
+        "Compliance.Status": (f.get("Compliance") or {}).get("Status"),
+        "Severity.Label": (f.get("Severity") or {}).get("Label"),
+        "RecordState": f.get("RecordState"),
+        "ProductArn": f.get("ProductArn"),
+        "GeneratorId": f.get("GeneratorId"),
+        "AwsAccountId": f.get("AwsAccountId"),
+        "Resources[0]": f"{resource.get('Type')} {resource.get('Id')}",
+        "Title": f.get("Title"),
+        "Description": f.get("Description"),
+        "Recommendation": ((f.get("Remediation") or {}).get("Recommendation") or {}).get("Text"),
+        "ProductFields status": (f.get("ProductFields") or {}).get("eks-remediator/status"),
+        "FirstObservedAt": f.get("FirstObservedAt"),
+        "CreatedAt": f.get("CreatedAt"),
+        "UpdatedAt": f.get("UpdatedAt"),
+    }
+
+
+def show_finding(title, finding_id, found, total):
+    print(f"{title}: Security Hub (GetFindings), {len(found)} finding(s) with Id "
+          f"{finding_id}, {total} in the account and region")
+    if not found:
+        print("  (none)")
+    for f in found:
+        for key, value in finding_fields(f).items():
+            print(f"  {key:<22}{value}")
+    print()
+
+
+def show_finding_brief(title, finding_id, found, total, note):
+    """One line of the finding's state, where the full finding was shown just before."""
+    states = "; ".join(f"Workflow {finding_fields(f)['Workflow.Status']}, Compliance "
+                       f"{finding_fields(f)['Compliance.Status']}, UpdatedAt {f.get('UpdatedAt')}"
+                       for f in found) or "none"
+    print(f"{title}: Security Hub (GetFindings), {len(found)} finding(s) with Id {finding_id} "
+          f"({total} in the account and region): {states}")
+    print(f"  ({note})")
+    print()
+
+
+def show_finding_change(before, after):
+    print("FINDING, what changed (the same finding, updated in place):")
+    b, a = finding_fields(before[0]) if before else {}, finding_fields(after[0]) if after else {}
+    for key in ("Workflow.Status", "Compliance.Status", "ProductFields status", "Description",
+                "Recommendation", "CreatedAt", "UpdatedAt"):
+        if b.get(key) == a.get(key):
+            continue
+        if len(f"{b.get(key)}{a.get(key)}") <= 60:
+            print(f"  {key:<22}{b.get(key)}  ->  {a.get(key)}")
+        else:
+            print(f"  {key:<22}{b.get(key)}")
+            print(f"  {'':<18}->  {a.get(key)}")
+    print("  (AWS Security Hub ignores Workflow in an import that updates a finding, and resolves it")
+    print("  itself when Compliance turns PASSED; moto keeps what the import says)")
+    print()
+
+
+class PublishFindings:
+    """publish-findings, subscribed to the alert topic: each alert as a Security Hub finding
+    (SECURITY_HUB=true) and as an Amazon Q Developer custom notification on the chat topic
+    (CHAT_TOPIC_ARN). Its scenario has revoke-open-ingress make the alerts, on a group of its
+    own (`seed`): alert-only first (a would-remediate alert: a NEW, FAILED finding), then
+    remediate (a remediated alert: the same finding RESOLVED, PASSED); each alert, read from
+    the alert topic's SQS subscription, is handed to this function as the SNS notification
+    Lambda would get. Last, a notification that is no alert document fails the invocation,
+    and nothing of its batch is imported or posted. The benchmark measures it on its sample
+    notification (`sample`, a remediated alert) about a group seeded the same way."""
+    name = "publish-findings"
+    resource_type = "security-group"
+    trigger = "the alert topic's SNS notifications"
+    sample = EVENTS / name / "notification-remediated.json"
+    source = RevokeOpenIngress()
+    # The same function as scenarios 1 and 2, under labels of its own (logs, timings).
+    source.variant = "for-findings"
+
+    def env(self, ctx):
+        return {"SECURITY_HUB": "true", "CHAT_TOPIC_ARN": chat_topic(ctx)}
+
+    def seed(self, ctx, name):
+        """A security group as revoke-open-ingress's scenarios seed it (tagged for EKS, tcp/22
+        from the world and from 10/8)."""
+        return self.source.seed(ctx, name)
+
+    def replacements(self, group):
+        return self.source.replacements(group)
+
+    def finding_id(self, ctx, group):
+        return (f"eks-remediator/{self.source.name}/{REGION}/{ctx['account']}/"
+                f"{self.resource_type}/{group['id']}")
+
+    def run(self, title, mode, what, group, ctx, workdir, verbose):
+        """The scenario (instead of run_scenario): returns the record `check` reads."""
+        print("=" * 78)
+        print(f"{title}: {self.name} on {self.trigger}, SECURITY_HUB=true, CHAT_TOPIC_ARN set")
+        print(f"  {what}")
+        print(f"  (revoke-open-ingress makes the alerts: on group {group['id']}, in alert-only mode,")
+        print("  then in remediate mode; each alert, read back from the alert topic's SQS queue, goes")
+        print(f"  to {self.name} as the SNS notification Lambda would get)")
+        print("=" * 78)
+        r = {"finding_id": self.finding_id(ctx, group), "account": ctx["account"], "steps": []}
+        chat_topic(ctx)
+        _, r["total_before"] = findings_with_id(ctx, r["finding_id"])
+        watch = Watch(self.name, label_of(self, mode), function_env(self, mode, ctx), workdir)
+        log(f"starting: {' '.join(watch.argv)}")
+        try:
+            watch.wait_listening()
+            watch.start_function()
+            for n, source_mode in enumerate(("alert-only", "remediate"), 1):
+                step = {"mode": source_mode}
+                step["source"] = run_scenario(
+                    f"{title}, step {n}", self.source, source_mode,
+                    "revoke-open-ingress " + ("reports it (alert-only)" if n == 1 else "fixes it"),
+                    group, ctx, workdir, verbose)
+                alerts = step["source"][3]
+                envelopes = [a["envelope"] for a in alerts if a.get("envelope")]
+                step["envelopes"] = envelopes
+                step["doc"] = alerts[0]["doc"] if len(alerts) == 1 else None
+                event = sns_lambda_event(envelopes)
+                path = workdir / f"event-{group['name']}-{self.name}-{n}.json"
+                path.write_text(json.dumps(event), "utf-8")
+                print("-" * 78)
+                print(f"{title}, step {n}: {self.name} gets that alert")
+                print("-" * 78)
+                if n == 1:
+                    show_finding("BEFORE", r["finding_id"], *findings_with_id(ctx, r["finding_id"]))
+                else:
+                    show_finding_brief("BEFORE", r["finding_id"], *findings_with_id(ctx, r["finding_id"]),
+                                       "as step 1 left it")
+                print(f"EVENT: SNS notification of {len(envelopes)} alert(s) from the alert topic, "
+                      f"message attributes {attributes_text(envelopes[0] if envelopes else None)}")
+                print(f"  Records[0].Sns.Message is the alert's default document, as above ({path.name})")
+                print()
+                # The function's first invocation also waits for it to start (no warm-up: every
+                # notification it takes is imported).
+                step["output"], step["error"], step["log"] = self.invoke(
+                    watch, path, ctx, f"{source_mode} alert", first=n == 1)
+                if step["error"] is not None:
+                    print(f"FUNCTION ERROR: {step['error']}")
+                    print(indent(watch.function.log_tail()))
+                    raise SetupError(f"{title}, step {n}: the invocation of {self.name} failed: "
+                                     f"{step['error']}")
+                self.show_output(step, verbose)
+                step["found"], step["total"] = findings_with_id(ctx, r["finding_id"])
+                show_finding("AFTER", r["finding_id"], step["found"], step["total"])
+                if n == 2:
+                    show_finding_change(r["steps"][0]["found"], step["found"])
+                step["chat"] = drain_alerts(ctx["aws"]["sqs"], ctx["chat_queue"], expect=1,
+                                            parse=parse_chat)
+                show_chat(step["chat"])
+                r["steps"].append(step)
+
+            # A batch of two notifications, the first alert again and one that is no alert
+            # document: the invocation fails and nothing is imported (the first would have
+            # turned the finding back to NEW) or posted.
+            n = 3
+            first = r["steps"][0]["envelopes"][:1]
+            bad = [dict(e, MessageId=str(uuid.uuid4()), Message=NOT_AN_ALERT,
+                        Subject="not an alert") for e in first]
+            path = workdir / f"event-{group['name']}-{self.name}-{n}.json"
+            path.write_text(json.dumps(sns_lambda_event(first + bad)), "utf-8")
+            print("-" * 78)
+            print(f"{title}, step {n}: {self.name} gets a notification that is no alert document")
+            print("-" * 78)
+            print(f"EVENT: SNS notification of 2 messages: the would-remediate alert of step 1 again, "
+                  f"and {NOT_AN_ALERT!r} ({path.name})")
+            print()
+            step = {"mode": None}
+            step["output"], step["error"], step["log"] = self.invoke(
+                watch, path, ctx, "not an alert document", first=False)
+            if step["error"] is None:
+                self.show_output(step, verbose)
+            else:
+                print("FUNCTION ERROR (expected: the invocation fails, so Lambda retries it and the "
+                      "dead-letter queue keeps it; nothing of the batch is imported):")
+                print(indent(invoke_error_text(step["error"].detail)))
+                print()
+            step["found"], step["total"] = findings_with_id(ctx, r["finding_id"])
+            show_finding_brief("AFTER", r["finding_id"], step["found"], step["total"],
+                               "unchanged if nothing of the batch was imported: its first message, "
+                               "the would-remediate alert, would make it NEW again")
+            step["chat"] = drain_alerts(ctx["aws"]["sqs"], ctx["chat_queue"], expect=0,
+                                        parse=parse_chat)
+            show_chat(step["chat"])
+            r["steps"].append(step)
+        finally:
+            watch.stop()
+        return (r,)
+
+    def invoke(self, watch, path, ctx, what, first):
+        """Invokes the function on `path`; returns (output, InvokeError or None, its log)."""
+        mark = len(watch.function.log_text())
+        started = time.monotonic()
+        try:
+            output, secs = watch.invoke(path, READY_TIMEOUT if first else INVOKE_TIMEOUT,
+                                        progress=first)
+            error = None
+        except InvokeError as exc:
+            output, secs, error = None, time.monotonic() - started, exc
+        start = ", with its start" if first else ""
+        ctx["timings"].append((f"invoke {self.name} ({what}{start})", secs))
+        return output, error, watch.function.log_text()[mark:]
+
+    @staticmethod
+    def show_output(step, verbose):
+        print("FUNCTION OUTPUT (cargo lambda invoke):")
+        print(indent(json.dumps(step["output"], indent=2)))
+        print()
+        if verbose:
+            print("FUNCTION LOG:")
+            print(indent(step["log"].rstrip() or "(nothing)"))
+            print()
+
+    def check(self, c, mode, group, r):
+        fid, gid, account = r["finding_id"], group["id"], r["account"]
+        for step, (status, workflow, compliance) in zip(
+                r["steps"], (("would-remediate", "NEW", "FAILED"), ("remediated", "RESOLVED", "PASSED"))):
+            src_mode = step["mode"]
+            print(f"  -- revoke-open-ingress, MODE={src_mode}")
+            self.source.check(c, src_mode, group, *step["source"])
+            doc = step["doc"] or {}
+            attrs = {k: (v or {}).get("Value") for k, v in
+                     ((step["envelopes"] or [{}])[0].get("MessageAttributes") or {}).items()}
+            c.that(attrs.get("status") == status and attrs.get("rule") == self.source.name,
+                   f"the alert carries the message attributes status={status} and rule="
+                   f"{self.source.name}", repr(attrs))
+            print(f"  -- {self.name}, the {status} alert")
+            c.that(step["output"] == {"outcomes": []}, "the output is {\"outcomes\": []} (it decides "
+                   "nothing: it carries the rules' outcomes on)", json.dumps(step["output"]))
+            found = step["found"]
+            c.that(len(found) == 1, f"Security Hub has exactly one finding with Id {fid}",
+                   f"{len(found)} findings")
+            f = found[0] if found else {}
+            fields = finding_fields(f) if f else {}
+            product = f"arn:aws:securityhub:{REGION}:{account}:product/{account}/default"
+            c.that(fields.get("Workflow.Status") == workflow
+                   and fields.get("Compliance.Status") == compliance,
+                   f"the finding: Workflow {workflow}, Compliance {compliance}",
+                   f"Workflow {fields.get('Workflow.Status')}, Compliance "
+                   f"{fields.get('Compliance.Status')}")
+            c.that(fields.get("ProductArn") == product, f"ProductArn is {product}",
+                   repr(fields.get("ProductArn")))
+            arn = f"arn:aws:ec2:{REGION}:{account}:security-group/{gid}"
+            c.that(fields.get("Resources[0]") == f"AwsEc2SecurityGroup {arn}",
+                   f"the resource is AwsEc2SecurityGroup {arn}", repr(fields.get("Resources[0]")))
+            c.that(fields.get("GeneratorId") == f"eks-remediator/{self.source.name}"
+                   and fields.get("AwsAccountId") == account
+                   and fields.get("Severity.Label") == "HIGH"
+                   and fields.get("RecordState") == "ACTIVE"
+                   and fields.get("ProductFields status") == status,
+                   f"GeneratorId eks-remediator/{self.source.name}, AwsAccountId {account}, "
+                   f"Severity HIGH, RecordState ACTIVE, ProductFields status {status}",
+                   json.dumps(fields))
+            c.that(fields.get("Title") == f"{self.source.name}: {doc.get('finding')}",
+                   "the title is the rule and the alert's finding", repr(fields.get("Title")))
+            if status == "remediated":
+                text = fields.get("Recommendation") or ""
+                c.that(text.startswith(f"Fixed. To undo: {self.source.undo_prefix}") and gid in text,
+                       "the recommendation is the fix's undo", repr(text))
+                c.that(step["total"] == r["steps"][0]["total"],
+                       "no other finding was added (the fix updated the same one)",
+                       f"{r['steps'][0]['total']} findings before, {step['total']} after")
+            else:
+                c.that(step["total"] == r["total_before"] + 1, "one finding was added",
+                       f"{r['total_before']} before, {step['total']} after")
+            chat = step["chat"]
+            c.that(len(chat) == 1, "one chat notification was published", f"{len(chat)} messages")
+            n = chat[0]["doc"] if chat and isinstance(chat[0]["doc"], dict) else {}
+            content = n.get("content") if isinstance(n.get("content"), dict) else {}
+            meta = n.get("metadata") if isinstance(n.get("metadata"), dict) else {}
+            c.that(n.get("version") == "1.0" and n.get("source") == "custom"
+                   and content.get("textType") == "client-markdown",
+                   "the notification: version 1.0, source custom, textType client-markdown",
+                   json.dumps(n)[:300])
+            c.that(set(content) <= CHAT_CONTENT_FIELDS and set(meta) <= CHAT_METADATA_FIELDS
+                   and {"title", "description"} <= set(content),
+                   "content and metadata hold only the documented fields, with a title and a "
+                   "description", f"content {sorted(content)}, metadata {sorted(meta)}")
+            c.that(meta.get("threadId") == fid, "its threadId is the finding Id",
+                   repr(meta.get("threadId")))
+            title = content.get("title") or ""
+            c.that(status in title and gid in title, f"its title names {status} and {gid}",
+                   repr(title))
+        bad = r["steps"][2]
+        print(f"  -- {self.name}, a batch with a notification that is no alert document")
+        detail = bad["error"].detail if bad["error"] is not None else ""
+        c.that(bad["error"] is not None and "alert document" in detail,
+               "the invocation fails, saying the message is no alert document",
+               detail or json.dumps(bad["output"]))
+        fields = finding_fields(bad["found"][0]) if len(bad["found"]) == 1 else {}
+        c.that(fields.get("Workflow.Status") == "RESOLVED"
+               and fields.get("Compliance.Status") == "PASSED"
+               and bad["total"] == r["steps"][1]["total"],
+               "nothing of the batch was imported (the finding is still RESOLVED, PASSED; no "
+               "finding added)", json.dumps(fields))
+        c.that(bad["chat"] == [], "nothing was posted to chat",
+               "; ".join(m["raw"][:100] for m in bad["chat"]))
+
+
 # --------------------------------------------------------------------------- scenarios
 
 INGRESS, CLUSTER, NODE_ROLE = RevokeOpenIngress(), EnforceClusterConfig(), DetachNodePolicy()
@@ -1787,7 +2201,9 @@ TRAIL, FINDING, ACCESS = RestoreAuditTrail(), NotifyEksFinding(), GuardClusterAc
 # the benchmark measures) and the CreateLogGroup of a cluster's log group (AUDIT_LOGS).
 AUDIT, AUDIT_AGAIN, AUDIT_LOGS = AuditWorkloads(), AuditWorkloads(repeat=True), AuditSubscribe()
 NODES = HardenNodes()
-FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS, AUDIT, NODES)
+# publish-findings: its scenario runs revoke-open-ingress too, for the alerts it hands on.
+FINDINGS = PublishFindings()
+FUNCTIONS = (INGRESS, CLUSTER, NODE_ROLE, TRAIL, FINDING, ACCESS, AUDIT, NODES, FINDINGS)
 SWEEP = "sweep"
 SCHEDULED_EVENT = REPO / "fuzz" / "seeds" / "sweep" / "scheduled-event.json"
 
@@ -1844,6 +2260,10 @@ SCENARIOS = [
              "an EKS node starts with IMDSv1 allowed: IMDSv2 required, its hop limit kept"),
     Scenario(NODES, "alert-only", "demo-node-alert-only", False,
              "the same in alert-only mode: reported, not changed"),
+    # publish-findings has no mode of its own; its scenario runs revoke-open-ingress in both.
+    Scenario(FINDINGS, "remediate", "demo-findings", True,
+             "one remediation as a Security Hub finding that turns RESOLVED, and as chat "
+             "notifications"),
 ]
 
 
@@ -2190,7 +2610,10 @@ def main():
         for number, s in enumerate(chosen, 1):
             title, fn = f"Scenario {number}", s.fn
             resource = fn.seed(ctx, s.resource)
-            result = run_scenario(title, fn, s.mode, s.what, resource, ctx, workdir, args.verbose)
+            # A function with a scenario of its own (publish-findings) runs it itself.
+            result = (fn.run(title, s.mode, s.what, resource, ctx, workdir, args.verbose)
+                      if hasattr(fn, "run") else
+                      run_scenario(title, fn, s.mode, s.what, resource, ctx, workdir, args.verbose))
             if s.mode == "alert-only":
                 ctx["left_alone"].append((fn, resource))
             if args.check:
