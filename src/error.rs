@@ -14,6 +14,10 @@ pub enum EventError {
     Envelope(#[source] serde_json::Error),
     #[error("malformed {kind} in event detail: {reason}")]
     Detail { kind: &'static str, reason: String },
+    /// A notification or message that is not what it should carry (an SNS message that is no
+    /// alert document).
+    #[error("malformed {kind}: {reason}")]
+    Message { kind: &'static str, reason: String },
 }
 
 /// What kind of AWS failure an [`AwsError`] is, as far as remediation cares.

@@ -230,13 +230,31 @@ fn description(doc: &AlertDoc) -> String {
     parts.join(" ")
 }
 
-/// The recommendation: the undo of a fix, or the note's first steps.
+/// The recommendation: the undo of a fix, the fix alert-only mode left undone, or the note's
+/// first steps.
 fn recommendation(doc: &AlertDoc) -> Option<String> {
-    match (&doc.undo, &doc.note) {
+    let note = doc.note.as_deref().filter(|n| !n.trim().is_empty());
+    match (&doc.undo, note) {
         (Some(undo), _) if doc.status == "remediated" => Some(format!("Fixed. To undo: {undo}")),
-        (_, Some(note)) if !note.trim().is_empty() => Some(note.clone()),
+        _ if doc.status == "would-remediate" && !doc.actions.is_empty() => Some(format!(
+            "Not changed (alert-only mode). The fix: {}.{}",
+            doc.actions.join("; "),
+            note.map(|n| format!(" {n}")).unwrap_or_default()
+        )),
+        (_, Some(note)) => Some(note.to_owned()),
         (Some(undo), None) => Some(format!("To undo: {undo}")),
         _ => None,
+    }
+}
+
+impl Finding {
+    /// Keeps when the finding was first made and first observed, when Security Hub already
+    /// holds it (`CreatedAt` stays; `UpdatedAt` is this import).
+    pub fn seen_before(&mut self, created_at: &str, first_observed_at: Option<&str>) {
+        self.created_at = created_at.to_owned();
+        if let Some(first) = first_observed_at {
+            self.first_observed_at = first.to_owned();
+        }
     }
 }
 
@@ -333,6 +351,27 @@ mod tests {
         assert_eq!(fixed.severity, "HIGH");
         assert_eq!(fixed.first_observed_at, "2026-12-01T10:00:00Z");
         assert_eq!(fixed.created_at, fixed.updated_at);
+    }
+
+    #[test]
+    fn an_update_keeps_the_first_sighting_and_alert_only_names_the_fix() {
+        let mut d = doc(
+            "revoke-open-ingress",
+            "would-remediate",
+            "security-group",
+            "sg-1",
+        );
+        d.actions = vec!["RevokeSecurityGroupIngress sgr-1".into()];
+        d.note = Some("alert-only mode: nothing was changed".into());
+        let mut f = finding(&d, "2026-12-02T08:00:00Z");
+        assert_eq!(
+            f.recommendation.as_deref(),
+            Some("Not changed (alert-only mode). The fix: RevokeSecurityGroupIngress sgr-1. alert-only mode: nothing was changed")
+        );
+        f.seen_before("2026-11-30T07:00:00Z", Some("2026-11-30T06:59:00Z"));
+        assert_eq!(f.created_at, "2026-11-30T07:00:00Z");
+        assert_eq!(f.first_observed_at, "2026-11-30T06:59:00Z");
+        assert_eq!(f.updated_at, "2026-12-02T08:00:00Z");
     }
 
     #[test]

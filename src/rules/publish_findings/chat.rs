@@ -40,6 +40,12 @@ pub fn notification(doc: &AlertDoc) -> Value {
     }
     description.push(format!("Account {} in {}", doc.account, doc.region));
     let mut next_steps = Vec::new();
+    if doc.status == "would-remediate" && !doc.actions.is_empty() {
+        next_steps.push(format!(
+            "The fix, not made (alert-only mode): `{}`",
+            doc.actions.join("`, `")
+        ));
+    }
     if let Some(undo) = &doc.undo {
         next_steps.push(format!("To undo: `{undo}`"));
     }
@@ -51,12 +57,17 @@ pub fn notification(doc: &AlertDoc) -> Value {
     json!({
         "version": "1.0",
         "source": "custom",
-        "id": doc
-            .event
-            .as_ref()
-            .and_then(|e| e.id.clone())
-            .filter(|id| !id.is_empty())
-            .map_or_else(|| asff::finding_id(doc), |id| format!("{id}/{}", doc.resource.id)),
+        // One outcome: the finding, its status and the event (a `failed` attempt and the
+        // `remediated` retry of one event are two notifications).
+        "id": format!(
+            "{}/{}/{}",
+            asff::finding_id(doc),
+            doc.status,
+            doc.event
+                .as_ref()
+                .and_then(|e| e.id.as_deref())
+                .unwrap_or_default()
+        ),
         "content": {
             "textType": "client-markdown",
             "title": title,

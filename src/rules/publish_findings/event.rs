@@ -112,12 +112,12 @@ pub fn is_notification(event: &Value) -> bool {
 /// Reads the notifications of an SNS Lambda event. An event that is not one is an error.
 pub fn notifications(event: Value) -> Result<Vec<Notification>, EventError> {
     if !is_notification(&event) {
-        return Err(EventError::Detail {
+        return Err(EventError::Message {
             kind: "SNS notification",
             reason: "no Records[].Sns".to_owned(),
         });
     }
-    let parsed: SnsEvent = serde_json::from_value(event).map_err(|e| EventError::Detail {
+    let parsed: SnsEvent = serde_json::from_value(event).map_err(|e| EventError::Message {
         kind: "SNS notification",
         reason: e.to_string(),
     })?;
@@ -137,7 +137,7 @@ pub fn notifications(event: Value) -> Result<Vec<Notification>, EventError> {
 /// The alert document of one message: JSON with at least rule, status, account, region,
 /// resource and finding, all non-empty.
 pub fn alert_doc(message: Option<&str>) -> Result<AlertDoc, EventError> {
-    let bad = |reason: String| EventError::Detail {
+    let bad = |reason: String| EventError::Message {
         kind: "alert document",
         reason,
     };

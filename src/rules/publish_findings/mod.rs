@@ -30,7 +30,11 @@ pub static RULE: RuleInfo = RuleInfo {
     name: "publish-findings",
     summary: "Imports every alert into Security Hub (ASFF, one finding per rule and resource, resolved when fixed) and posts it to chat through Amazon Q Developer",
     triggers: &[],
-    iam_actions: &["securityhub:BatchImportFindings", "sns:Publish"],
+    iam_actions: &[
+        "securityhub:GetFindings",
+        "securityhub:BatchImportFindings",
+        "sns:Publish",
+    ],
     warm_up: &[warm_up::SECURITYHUB, warm_up::SNS],
     settings: &["SECURITY_HUB", "CHAT_TOPIC_ARN"],
     default_mode: Mode::AlertOnly,
@@ -52,8 +56,17 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
     }
     if settings.security_hub {
         let now = crate::aws::securityhub::import_time();
-        let findings: Vec<asff::Finding> = alerts.iter().map(|a| asff::finding(a, &now)).collect();
-        let refused = aws.import_findings(&findings).await?;
+        let mut findings: Vec<asff::Finding> =
+            alerts.iter().map(|a| asff::finding(a, &now)).collect();
+        let ids: Vec<String> = findings.iter().map(|f| f.id.clone()).collect();
+        // Boxed: GetFindings' answer types are large, and debug builds' futures with them.
+        let seen = Box::pin(aws.sightings(&ids)).await?;
+        for f in &mut findings {
+            if let Some(before) = seen.get(&f.id) {
+                f.seen_before(&before.created_at, before.first_observed_at.as_deref());
+            }
+        }
+        let refused = Box::pin(aws.import_findings(&findings)).await?;
         for r in &refused {
             warn!(id = %r.id, code = %r.code, message = %r.message, "Security Hub refused a finding");
         }
@@ -68,11 +81,13 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
     if let Some(topic) = &settings.chat_topic_arn {
         // `resolved` reaches this function only for Security Hub: nothing changed, so nothing
         // for people to read.
+        let mut posted = 0;
         for alert in alerts.iter().filter(|a| a.status != "resolved") {
             aws.publish_message(topic, &chat::notification(alert).to_string())
                 .await?;
+            posted += 1;
         }
-        info!(posted = alerts.len(), "chat notifications published");
+        info!(posted, "chat notifications published");
     }
     Ok(Summary::default())
 }
