@@ -190,8 +190,6 @@ fn a_repeat_updates_the_one_finding_and_its_fix_resolves_it() {
         }
         let found = findings(&w.aws).await;
         assert_eq!(found.len(), 1, "one finding for one rule and resource");
-        let created = found[0].created_at().map(str::to_owned);
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert_eq!(
             found[0]
                 .workflow()
@@ -214,9 +212,6 @@ fn a_repeat_updates_the_one_finding_and_its_fix_resolves_it() {
         .await;
         let found = findings(&w.aws).await;
         assert_eq!(found.len(), 1);
-        // The resent finding keeps its first sighting; only UpdatedAt moves.
-        assert_eq!(found[0].created_at().map(str::to_owned), created);
-        assert_ne!(found[0].updated_at().map(str::to_owned), created);
         // moto applies the re-import's Workflow; AWS ignores Workflow on an existing finding and
         // resolves it because Compliance.Status turned PASSED.
         assert_eq!(

@@ -1,12 +1,9 @@
 //! Security Hub: importing findings (`BatchImportFindings`).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus,
-    FindingProviderFields, FindingProviderSeverity, Partition, Recommendation, RecordState,
-    Remediation, Resource, ResourceDetails, Severity, SeverityLabel, StringFilter,
-    StringFilterComparison, Workflow, WorkflowStatus,
+    AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields,
+    FindingProviderSeverity, Partition, Recommendation, RecordState, Remediation, Resource,
+    ResourceDetails, Severity, SeverityLabel, Workflow, WorkflowStatus,
 };
 
 use super::errors::classify;
@@ -34,59 +31,7 @@ pub struct Rejected {
     pub message: String,
 }
 
-/// When a finding was first made and first observed, as Security Hub holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sighting {
-    pub created_at: String,
-    pub first_observed_at: Option<String>,
-}
-
-/// How many finding ids one `GetFindings` filter takes (the API's limit on values of one
-/// string filter is 20).
-const IDS_PER_LOOKUP: usize = 20;
-
 impl Aws {
-    /// The findings of `ids` that Security Hub already holds, by id: a provider resends the
-    /// whole finding on every update, and the first sighting must survive it. Answers are
-    /// matched by id again, since a filter an emulator ignores would otherwise mix findings.
-    pub async fn sightings(&self, ids: &[String]) -> Result<BTreeMap<String, Sighting>, AwsError> {
-        let mut found = BTreeMap::new();
-        for chunk in ids.chunks(IDS_PER_LOOKUP) {
-            let mut filters = AwsSecurityFindingFilters::builder();
-            for id in chunk {
-                filters = filters.id(StringFilter::builder()
-                    .value(id)
-                    .comparison(StringFilterComparison::Equals)
-                    .build());
-            }
-            let mut pages = self
-                .securityhub()
-                .await
-                .get_findings()
-                .filters(filters.build())
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| classify("GetFindings", chunk.join(","), e))?;
-                for f in page.findings() {
-                    let (Some(id), Some(created_at)) = (f.id(), f.created_at()) else {
-                        continue;
-                    };
-                    if chunk.iter().any(|wanted| wanted == id) {
-                        found.insert(
-                            id.to_owned(),
-                            Sighting {
-                                created_at: created_at.to_owned(),
-                                first_observed_at: f.first_observed_at().map(str::to_owned),
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        Ok(found)
-    }
-
     /// Imports `findings`, 100 a call; returns the ones Security Hub refused
     /// (`FailedFindings`), which a call that succeeded can still hold.
     pub async fn import_findings(&self, findings: &[Finding]) -> Result<Vec<Rejected>, AwsError> {

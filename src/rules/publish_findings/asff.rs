@@ -7,6 +7,10 @@
 //!   adding one, and a later `remediated` or `resolved` outcome of the same rule closes it.
 //!   Security Hub keys findings by `Id` and `ProductArn` and applies an import only when its
 //!   `UpdatedAt` is newer, so `UpdatedAt` is the time of the import, not of the event.
+//!   `CreatedAt` is that time too: knowing the first import's would take a `GetFindings`
+//!   before each import, which Security Hub allows 3 times a second (a sweep's alerts come
+//!   faster) and whose answer types add a megabyte to the package; `FirstObservedAt` and
+//!   `LastObservedAt` are the event's time.
 //! - `ProductArn` is the account's default product (`product/<account>/default`), which a
 //!   custom integration may only use for its own account: the function runs in every account
 //!   it reports on, and the organisation's administrator account aggregates.
@@ -247,17 +251,6 @@ fn recommendation(doc: &AlertDoc) -> Option<String> {
     }
 }
 
-impl Finding {
-    /// Keeps when the finding was first made and first observed, when Security Hub already
-    /// holds it (`CreatedAt` stays; `UpdatedAt` is this import).
-    pub fn seen_before(&mut self, created_at: &str, first_observed_at: Option<&str>) {
-        self.created_at = created_at.to_owned();
-        if let Some(first) = first_observed_at {
-            self.first_observed_at = first.to_owned();
-        }
-    }
-}
-
 fn product_fields(doc: &AlertDoc) -> BTreeMap<String, String> {
     let mut fields = BTreeMap::new();
     let mut put = |key: &str, value: &str| {
@@ -354,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn an_update_keeps_the_first_sighting_and_alert_only_names_the_fix() {
+    fn alert_only_names_the_fix_it_did_not_make() {
         let mut d = doc(
             "revoke-open-ingress",
             "would-remediate",
@@ -363,15 +356,11 @@ mod tests {
         );
         d.actions = vec!["RevokeSecurityGroupIngress sgr-1".into()];
         d.note = Some("alert-only mode: nothing was changed".into());
-        let mut f = finding(&d, "2026-12-02T08:00:00Z");
+        let f = finding(&d, "2026-12-02T08:00:00Z");
         assert_eq!(
             f.recommendation.as_deref(),
             Some("Not changed (alert-only mode). The fix: RevokeSecurityGroupIngress sgr-1. alert-only mode: nothing was changed")
         );
-        f.seen_before("2026-11-30T07:00:00Z", Some("2026-11-30T06:59:00Z"));
-        assert_eq!(f.created_at, "2026-11-30T07:00:00Z");
-        assert_eq!(f.first_observed_at, "2026-11-30T06:59:00Z");
-        assert_eq!(f.updated_at, "2026-12-02T08:00:00Z");
     }
 
     #[test]

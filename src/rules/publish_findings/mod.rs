@@ -30,11 +30,7 @@ pub static RULE: RuleInfo = RuleInfo {
     name: "publish-findings",
     summary: "Imports every alert into Security Hub (ASFF, one finding per rule and resource, resolved when fixed) and posts it to chat through Amazon Q Developer",
     triggers: &[],
-    iam_actions: &[
-        "securityhub:GetFindings",
-        "securityhub:BatchImportFindings",
-        "sns:Publish",
-    ],
+    iam_actions: &["securityhub:BatchImportFindings", "sns:Publish"],
     warm_up: &[warm_up::SECURITYHUB, warm_up::SNS],
     settings: &["SECURITY_HUB", "CHAT_TOPIC_ARN"],
     default_mode: Mode::AlertOnly,
@@ -56,16 +52,7 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
     }
     if settings.security_hub {
         let now = crate::aws::securityhub::import_time();
-        let mut findings: Vec<asff::Finding> =
-            alerts.iter().map(|a| asff::finding(a, &now)).collect();
-        let ids: Vec<String> = findings.iter().map(|f| f.id.clone()).collect();
-        // Boxed: GetFindings' answer types are large, and debug builds' futures with them.
-        let seen = Box::pin(aws.sightings(&ids)).await?;
-        for f in &mut findings {
-            if let Some(before) = seen.get(&f.id) {
-                f.seen_before(&before.created_at, before.first_observed_at.as_deref());
-            }
-        }
+        let findings: Vec<asff::Finding> = alerts.iter().map(|a| asff::finding(a, &now)).collect();
         let refused = Box::pin(aws.import_findings(&findings)).await?;
         for r in &refused {
             warn!(id = %r.id, code = %r.code, message = %r.message, "Security Hub refused a finding");
