@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use super::errors::classify;
 use super::Aws;
 use crate::domain::{
-    IngressRule, Protocol, SecurityGroup, SecurityGroupId, SecurityGroupRuleId, Source,
+    IngressRule, Protocol, SecurityGroup, SecurityGroupId, SecurityGroupRuleId, Source, Tags,
 };
 use crate::error::AwsError;
 
@@ -154,16 +154,7 @@ fn group_from_sdk(group: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
         description: group.description().unwrap_or_default().to_owned(),
         vpc_id: group.vpc_id().map(str::to_owned),
         owner_id: group.owner_id().map(str::to_owned),
-        tags: group
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect(),
+        tags: tags(group.tags()),
         ingress: group
             .ip_permissions()
             .iter()
@@ -234,4 +225,16 @@ fn rule_from_sdk(rule: &SecurityGroupRule) -> Option<(SecurityGroupId, IngressRu
         description: rule.description().map(str::to_owned),
     };
     Some((group, ingress))
+}
+
+/// EC2 tags as our `Tags`; a tag without a key is dropped, one without a value is empty.
+pub(super) fn tags<'a>(tags: impl IntoIterator<Item = &'a aws_sdk_ec2::types::Tag>) -> Tags {
+    tags.into_iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
 }

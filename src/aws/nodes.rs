@@ -3,15 +3,15 @@
 
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, InstanceMetadataEndpointState, InstanceMetadataProtocolState,
-    InstanceMetadataTagsState, Tag,
+    InstanceMetadataTagsState,
 };
 
+use super::ec2::tags;
 use super::errors::classify;
 use super::Aws;
 use crate::domain::node::{
     Instance, LaunchTemplate, LaunchTemplateVersion, MetadataOptions, Subnet,
 };
-use crate::domain::Tags;
 use crate::error::{AwsError, AwsErrorKind};
 
 /// The most instances one `DescribeInstances` page holds.
@@ -169,14 +169,8 @@ impl Aws {
             .unwrap_or_default()
             .iter()
             .filter(|s| s.resource_type().is_none_or(|r| r.as_str() == "instance"))
-            .flat_map(|s| s.tags())
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect();
+            .flat_map(|s| s.tags());
+        let instance_tags = tags(instance_tags);
         Ok(LaunchTemplateVersion {
             template_id: found.launch_template_id().unwrap_or(template_id).to_owned(),
             template_name: found.launch_template_name().map(str::to_owned),
@@ -287,17 +281,6 @@ fn instance_from_sdk(instance: &aws_sdk_ec2::types::Instance) -> Instance {
         tags: tags(instance.tags()),
         metadata,
     }
-}
-
-fn tags(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
 }
 
 fn filter(name: &str, values: &[String]) -> Filter {

@@ -323,25 +323,13 @@ async fn judge_template(
         settings,
         Decision::<Metadata>::Alert { finding, note },
         exempt.then_some("the launch template"),
-        |status, finding| Outcome {
-            rule: RULE.name,
-            status,
-            resource: ResourceRef {
+        |status, finding| {
+            let resource = ResourceRef {
                 kind: "launch-template",
                 id: template.id.clone(),
-                arn: Some(format!(
-                    "arn:{}:ec2:{}:{}:launch-template/{}",
-                    crate::domain::partition(&origin.region),
-                    origin.region,
-                    origin.account,
-                    template.id
-                )),
-            },
-            finding,
-            actions: Vec::new(),
-            undo: None,
-            note: None,
-            origin: origin.clone(),
+                arn: Some(ec2_arn(origin, &format!("launch-template/{}", template.id))),
+            };
+            outcome(origin, resource, status, finding)
         },
     )
     .await;
@@ -434,19 +422,13 @@ pub async fn judge_nodegroup(
             note: steps.join(". "),
         },
         exempt.then_some("the node group"),
-        |status, finding| Outcome {
-            rule: RULE.name,
-            status,
-            resource: ResourceRef {
+        |status, finding| {
+            let resource = ResourceRef {
                 kind: "eks-nodegroup",
                 id: format!("{}/{}", nodegroup.cluster, nodegroup.name),
                 arn: None,
-            },
-            finding,
-            actions: Vec::new(),
-            undo: None,
-            note: None,
-            origin: origin.clone(),
+            };
+            outcome(origin, resource, status, finding)
         },
     )
     .await;
@@ -459,23 +441,36 @@ pub(crate) fn instance_outcome(
     status: Status,
     finding: String,
 ) -> Outcome {
+    let resource = ResourceRef {
+        kind: "ec2-instance",
+        id: instance.to_owned(),
+        arn: Some(ec2_arn(origin, &format!("instance/{instance}"))),
+    };
+    outcome(origin, resource, status, finding)
+}
+
+/// An outcome of this rule about `resource`, with nothing done yet (`decision::act` adds
+/// actions, undo and note).
+fn outcome(origin: &Origin, resource: ResourceRef, status: Status, finding: String) -> Outcome {
     Outcome {
         rule: RULE.name,
         status,
-        resource: ResourceRef {
-            kind: "ec2-instance",
-            id: instance.to_owned(),
-            arn: Some(format!(
-                "arn:{}:ec2:{}:{}:instance/{instance}",
-                crate::domain::partition(&origin.region),
-                origin.region,
-                origin.account
-            )),
-        },
+        resource,
         finding,
         actions: Vec::new(),
         undo: None,
         note: None,
         origin: origin.clone(),
     }
+}
+
+/// The ARN of an EC2 resource (`instance/i-...`, `launch-template/lt-...`) of the origin's
+/// account and region.
+fn ec2_arn(origin: &Origin, resource: &str) -> String {
+    format!(
+        "arn:{}:ec2:{}:{}:{resource}",
+        crate::domain::partition(&origin.region),
+        origin.region,
+        origin.account
+    )
 }
