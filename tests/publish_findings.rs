@@ -105,6 +105,14 @@ async fn findings(aws: &Aws) -> Vec<aws_sdk_securityhub::types::AwsSecurityFindi
         .to_vec()
 }
 
+/// A finding's `Compliance.Status` and `Workflow.Status`.
+fn states(f: &aws_sdk_securityhub::types::AwsSecurityFinding) -> (Option<&str>, Option<&str>) {
+    (
+        f.compliance().and_then(|c| c.status()).map(|s| s.as_str()),
+        f.workflow().and_then(|w| w.status()).map(|s| s.as_str()),
+    )
+}
+
 async fn world(region: &str) -> World {
     World::in_account(support::sdk_config_in(region), region, ACCOUNT).await
 }
@@ -146,14 +154,7 @@ fn a_remediation_becomes_one_resolved_finding_in_the_finding_format() {
             f.severity().and_then(|s| s.label()).map(|l| l.as_str()),
             Some("HIGH")
         );
-        assert_eq!(
-            f.compliance().and_then(|c| c.status()).map(|s| s.as_str()),
-            Some("PASSED")
-        );
-        assert_eq!(
-            f.workflow().and_then(|w| w.status()).map(|s| s.as_str()),
-            Some("RESOLVED")
-        );
+        assert_eq!(states(f), (Some("PASSED"), Some("RESOLVED")));
         let resource = &f.resources()[0];
         assert_eq!(resource.r#type(), Some("AwsEc2SecurityGroup"));
         assert_eq!(
@@ -190,20 +191,7 @@ fn a_repeat_updates_the_one_finding_and_its_fix_resolves_it() {
         }
         let found = findings(&w.aws).await;
         assert_eq!(found.len(), 1, "one finding for one rule and resource");
-        assert_eq!(
-            found[0]
-                .workflow()
-                .and_then(|w| w.status())
-                .map(|s| s.as_str()),
-            Some("NEW")
-        );
-        assert_eq!(
-            found[0]
-                .compliance()
-                .and_then(|c| c.status())
-                .map(|s| s.as_str()),
-            Some("FAILED")
-        );
+        assert_eq!(states(&found[0]), (Some("FAILED"), Some("NEW")));
         run(
             &w.aws,
             &settings,
@@ -214,20 +202,7 @@ fn a_repeat_updates_the_one_finding_and_its_fix_resolves_it() {
         assert_eq!(found.len(), 1);
         // moto applies the re-import's Workflow; AWS ignores Workflow on an existing finding and
         // resolves it because Compliance.Status turned PASSED.
-        assert_eq!(
-            found[0]
-                .compliance()
-                .and_then(|c| c.status())
-                .map(|s| s.as_str()),
-            Some("PASSED")
-        );
-        assert_eq!(
-            found[0]
-                .workflow()
-                .and_then(|w| w.status())
-                .map(|s| s.as_str()),
-            Some("RESOLVED")
-        );
+        assert_eq!(states(&found[0]), (Some("PASSED"), Some("RESOLVED")));
         run(
             &w.aws,
             &settings,
@@ -508,13 +483,7 @@ fn resolved_outcomes_reach_security_hub_and_not_the_mail_subscription() {
         .await;
         let found = findings(&w.aws).await;
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            found[0]
-                .workflow()
-                .and_then(|w| w.status())
-                .map(|s| s.as_str()),
-            Some("RESOLVED")
-        );
+        assert_eq!(states(&found[0]).1, Some("RESOLVED"));
     })
 }
 
