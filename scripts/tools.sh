@@ -6,6 +6,9 @@
 #                 and the builder `sam build` calls (it brings zig, for the arm64 cross build)
 #   aws-sam-cli   `sam validate --lint` and `sam build` (scripts/template-checks)
 #   checkov       the template's security scan (scripts/template-checks)
+# and from Debian's archive (apt, when missing):
+#   chromium      headless, loads the CLI's HTML report in tests/scan_org.rs (CHROMIUM names
+#                 another browser); fonts-liberation gives it fonts to render text with
 # Versions are pinned so every machine tests against the same emulator and checkers.
 # aws-sam-cli pins cfn-lint<1.59,>=1.52, boto3==1.43.108 and click==8.1.8, and checkov pins
 # boto3 1.35 and networkx 2.6: neither fits the first environment, nor each other, so each
@@ -40,6 +43,18 @@ if ! _tools_venv "$TOOLS_DIR" "${TOOLS_REQUIREMENTS[@]}" \
   || ! _tools_venv "$TOOLS_DIR-checkov" "${TOOLS_CHECKOV_REQUIREMENTS[@]}"; then
   echo "tools: could not install the test tools from PyPI" >&2
   return 1 2>/dev/null || exit 1
+fi
+# Chromium is a system package: a browser build downloaded by playwright or pyppeteer comes
+# from a CDN, which is not a package registry.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "tools: installing chromium from the Debian archive" >&2
+  _tools_sudo=""; [ "$(id -u)" -eq 0 ] || _tools_sudo="sudo"
+  if ! { $_tools_sudo apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $_tools_sudo apt-get install -y -qq \
+        --no-install-recommends chromium fonts-liberation >/dev/null; }; then
+    echo "tools: could not install chromium (apt-get)" >&2
+    return 1 2>/dev/null || exit 1
+  fi
 fi
 mkdir -p "$TOOLS_DIR-bin"
 ln -sf "$TOOLS_DIR-sam/bin/sam" "$TOOLS_DIR-bin/sam"

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use eks_remediator::aws::{config_loader, scan_retries, Aws};
 use eks_remediator::cli;
 use eks_remediator::settings::Settings;
-use eks_remediator::sweep;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -26,7 +25,7 @@ async fn main() -> ExitCode {
         }
     };
     let mut loader = config_loader();
-    if matches!(args.command, cli::Command::Scan { .. }) {
+    if matches!(args.command, cli::Command::Scan(_)) {
         loader = loader.retry_config(scan_retries());
     }
     if let Some(region) = args.region {
@@ -36,44 +35,13 @@ async fn main() -> ExitCode {
         loader = loader.profile_name(profile);
     }
     let config = loader.load().await;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    let aws = Aws::with_config(config);
     match args.command {
-        cli::Command::Scan { json } => scan(&aws, &settings, &region, json).await,
-        cli::Command::Replay { event_file } => replay(&aws, &settings, &event_file).await,
-    }
-}
-
-/// `scan`: progress on stderr, the report on stdout, exit 1 when anything was found.
-async fn scan(aws: &Aws, settings: &Settings, region: &str, json: bool) -> ExitCode {
-    // The account only labels the report (ARNs); a scan without it still runs.
-    let account = aws.account_id().await.unwrap_or_else(|e| {
-        eprintln!("eks-remediator: account unknown: {e}");
-        String::new()
-    });
-    let origin = sweep::origin(&account, region, "cli-scan", "");
-    let report = sweep::run(aws, settings, &origin, None, |rule| {
-        eprintln!("scanning: {rule}")
-    })
-    .await;
-    if json {
-        match serde_json::to_string_pretty(&report.rows()) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("eks-remediator: {e}");
-                return ExitCode::from(2);
-            }
+        cli::Command::Scan(options) => {
+            ExitCode::from(cli::scan::command(config, settings, options).await)
         }
-        for (rule, error) in &report.errors {
-            eprintln!("eks-remediator: {rule}: scan failed: {error}");
+        cli::Command::Replay { event_file } => {
+            replay(&Aws::with_config(config), &settings, &event_file).await
         }
-    } else {
-        print!("{}", sweep::table(&report));
-    }
-    if report.has_violations() || !report.errors.is_empty() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 

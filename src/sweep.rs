@@ -50,6 +50,18 @@ impl Scan {
         Scan::Nodes,
     ];
 
+    /// Every scan of a region's resources: all but [`Scan::NodeRoles`], which reads IAM, a
+    /// global service, and so runs once per account (`eks-remediator scan` across regions).
+    pub const REGIONAL: &'static [Scan] = &[
+        Scan::OpenIngress,
+        Scan::ClusterConfig,
+        Scan::ClusterVersions,
+        Scan::AuditTrail,
+        Scan::ClusterAccess,
+        Scan::AuditSubscriptions,
+        Scan::Nodes,
+    ];
+
     /// The name progress and failures are reported under: the rule's, or `cluster-versions`.
     pub fn name(self) -> &'static str {
         match self {
@@ -247,8 +259,20 @@ pub async fn run(
     fixes_until: Option<Instant>,
     progress: impl Fn(&str),
 ) -> Report {
+    run_scans(aws, settings, origin, fixes_until, Scan::ALL, progress).await
+}
+
+/// Runs `scans` as [`run`] runs them all.
+pub async fn run_scans(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    fixes_until: Option<Instant>,
+    scans: &[Scan],
+    progress: impl Fn(&str),
+) -> Report {
     let mut report = Report::default();
-    for &scan in Scan::ALL {
+    for &scan in scans {
         progress(scan.name());
         // Boxed: the scans' futures nest deep enough that, inline, the sweep binary's main
         // future passes rustc's layout depth limit. One allocation per scan per sweep.
@@ -395,6 +419,20 @@ pub fn digest(report: &Report, origin: &Origin) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_regional_scans_are_every_scan_but_iams() {
+        let mut regional = Scan::REGIONAL.to_vec();
+        regional.push(Scan::NodeRoles);
+        for scan in Scan::ALL {
+            assert_eq!(
+                regional.iter().filter(|s| *s == scan).count(),
+                1,
+                "{scan:?}"
+            );
+        }
+        assert_eq!(regional.len(), Scan::ALL.len());
+    }
 
     #[test]
     fn a_digest_of_a_thousand_violations_fits_in_one_sns_message() {

@@ -17,6 +17,8 @@ pub mod iam;
 pub mod lambda_config;
 pub mod logs;
 pub mod nodes;
+pub mod organizations;
+mod regions;
 pub mod securityhub;
 pub mod sns;
 pub mod sqs;
@@ -43,6 +45,7 @@ pub struct Aws {
     guardduty: OnceCell<aws_sdk_guardduty::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     logs: OnceCell<aws_sdk_cloudwatchlogs::Client>,
+    organizations: OnceCell<aws_sdk_organizations::Client>,
     securityhub: OnceCell<aws_sdk_securityhub::Client>,
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
@@ -122,6 +125,7 @@ client!(eks, aws_sdk_eks);
 client!(guardduty, aws_sdk_guardduty);
 client!(iam, aws_sdk_iam);
 client!(logs, aws_sdk_cloudwatchlogs);
+client!(organizations, aws_sdk_organizations);
 client!(securityhub, aws_sdk_securityhub);
 client!(sns, aws_sdk_sns);
 client!(sqs, aws_sdk_sqs);

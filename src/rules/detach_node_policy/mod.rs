@@ -203,15 +203,27 @@ pub async fn scan(
         return Ok(Vec::new());
     }
     let nodegroups = aws.nodegroup_roles().await?;
+    scan_roles(aws, settings, origin, &nodegroups).await
+}
+
+/// The scan of the account's roles, given the managed node groups (and their roles) of every
+/// region it covers: the CLI reads IAM once per account, with the node groups of each region
+/// it scans there.
+pub async fn scan_roles(
+    aws: &Aws,
+    settings: &Settings,
+    origin: &Origin,
+    nodegroups: &[crate::aws::eks::NodegroupRole],
+) -> Result<Vec<Outcome>, HandlerError> {
     let candidates: Vec<String> = aws
         .list_roles()
         .await?
         .into_iter()
-        .filter(|r| detect::could_be_node_role(r, &nodegroups))
+        .filter(|r| detect::could_be_node_role(r, nodegroups))
         .map(|r| r.name)
         .collect();
     let per_role = crate::bounded::each(candidates, |name| {
-        scan_role(aws, settings, origin, name, &nodegroups)
+        scan_role(aws, settings, origin, name, nodegroups)
     })
     .await;
     Ok(per_role.into_iter().flatten().collect())
