@@ -2348,6 +2348,18 @@ def make_event(fn, ctx, resource, path):
     return event, f"from {fn.sample.relative_to(REPO)}, placeholders replaced"
 
 
+def found_but_versions_failed(code, out):
+    """The check of a scan of a region with clusters in it: moto has no DescribeClusterVersions,
+    so the cluster-versions scan cannot run, which is an `error` row and exit 2 (a report with
+    a hole); every other scan ran, and something was found. (ok, what, detail) for Checks.that."""
+    failed = [line for line in out.splitlines() if line.split()[:1] == ["error"]]
+    found = [line for line in out.splitlines()
+             if line.split()[:1] in (["would-remediate"], ["alert"])]
+    return (code == 2 and len(failed) == 1 and "cluster-versions" in failed[0] and bool(found),
+            "scan exits 2: violations found, and only the cluster-versions scan could not run "
+            "(moto has no DescribeClusterVersions)", f"exit {code}\n{out}")
+
+
 def run_cli(args, env):
     """Runs the `eks-remediator` CLI; returns (exit code, stdout, stderr)."""
     proc = subprocess.run([str(function_binary("eks-remediator")), *args], env=env,
@@ -2385,7 +2397,7 @@ def cli_scenario(ctx, workdir, check):
         return code, out
 
     code, out = scan("before")
-    c.that(code == 1, "scan exits 1 when it finds violations", str(code))
+    c.that(*found_but_versions_failed(code, out))
     c.that(group["id"] in out, f"scan lists {group['id']}", out)
     for fn, resource in ctx["left_alone"]:
         # The access scan reads the stand-in's access entries; audit-subscriptions the
@@ -2474,7 +2486,7 @@ def sweep_scenario(ctx, workdir, check):
     print()
     code, out = scan("before")
     rows = listed(out)
-    c.that(code == 1, "scan exits 1 when it finds violations", str(code))
+    c.that(*found_but_versions_failed(code, out))
     c.that(len(rows) == 1 and "would-remediate" in rows[0] and AUDIT.name in rows[0]
            and "not streamed to audit-workloads" in rows[0],
            f"scan lists {log_group}: would-remediate, {AUDIT.name}, not streamed", out)

@@ -221,7 +221,12 @@ fn by_rule(page: &mut String, report: &Report) {
     }
     page.push_str("<th class=\"n\">Total</th></tr>\n");
     for (rule, rows) in group_by(report, rule) {
-        let _ = write!(page, "<tr><td>{}</td>", escape(rule));
+        let label = if rule == super::ALL_RULES {
+            "all (an account or region not scanned)"
+        } else {
+            rule
+        };
+        let _ = write!(page, "<tr><td>{}</td>", escape(label));
         for status in &statuses {
             let n = rows.iter().filter(|r| r.status.as_str() == *status).count();
             let _ = write!(page, "<td class=\"n\">{n}</td>");
