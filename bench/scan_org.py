@@ -6,7 +6,10 @@ is entered through STS AssumeRole, as in an organisation.
 
 The release binary runs `scan --accounts A,B,C --regions us-east-1,eu-west-1 --format json`
 with `--concurrency 1` and `--concurrency 8`, `BENCH_SCAN_ORG_RUNS` times each (default 3,
-interleaved), and this records for each run
+interleaved), straight to moto and through a proxy that holds each request
+`BENCH_SCAN_ORG_LATENCY_MS` (default 50) before passing it on: moto on localhost answers in
+about a millisecond, AWS in tens (a region away, more), and that round trip is what running
+accounts and regions side by side hides. For each run this records
   wall time     spawn to exit,
   client CPU    user + system time of the process (rusage),
   AWS calls     requests moto logged during the run,
@@ -16,8 +19,11 @@ Prints medians and writes bench/out/scan_org.json. Not a pass/fail test.
     bench/run            (builds the release binaries, then runs this)
 """
 
+import http.client
+import http.server
 import json
 import os
+import threading
 import statistics
 import subprocess
 import sys
@@ -37,6 +43,44 @@ REGIONS = ["us-east-1", "eu-west-1"]
 GROUPS = int(os.environ.get("BENCH_SCAN_ORG_GROUPS", "1000"))
 RUNS = int(os.environ.get("BENCH_SCAN_ORG_RUNS", "3"))
 CONCURRENCY = [1, 8]
+LATENCY_MS = [0, int(os.environ.get("BENCH_SCAN_ORG_LATENCY_MS", "50"))]
+
+
+def delaying_proxy(moto_port, latency_ms):
+    """A local HTTP proxy to moto that waits `latency_ms` before forwarding each request (one
+    thread per connection); returns its port."""
+
+    class Delay(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            time.sleep(latency_ms / 1000)
+            upstream = http.client.HTTPConnection("127.0.0.1", moto_port, timeout=300)
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("connection", "content-length", "transfer-encoding")}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            upstream.close()
+            self.send_response(answer.status)
+            for k, v in answer.getheaders():
+                if k.lower() not in ("connection", "content-length", "transfer-encoding"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_any
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Delay)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
 
 
 def assumed(endpoint, account):
@@ -98,35 +142,46 @@ def main():
         e2e.log(f"seeded {GROUPS} groups in {ACCOUNTS[0]} {REGIONS[0]} in "
                 f"{time.monotonic() - started:.0f}s")
         run_scan(binary, endpoint, workdir / "moto.log", 8)   # moto's own first-call costs
+        through = {0: endpoint}
+        for latency in LATENCY_MS:
+            if latency:
+                through[latency] = f"http://127.0.0.1:{delaying_proxy(port, latency)}"
         for _ in range(RUNS):
-            for concurrency in CONCURRENCY:
-                run = run_scan(binary, endpoint, workdir / "moto.log", concurrency)
-                if run["open_found"] != open_ids:
-                    raise RuntimeError(f"found {len(run['open_found'])} open groups, "
-                                       f"seeded {len(open_ids)}")
-                run["open_found"] = len(run["open_found"])
-                runs.append(run)
+            for latency in LATENCY_MS:
+                for concurrency in CONCURRENCY:
+                    run = run_scan(binary, through[latency], workdir / "moto.log", concurrency)
+                    if run["open_found"] != open_ids:
+                        raise RuntimeError(f"found {len(run['open_found'])} open groups, "
+                                           f"seeded {len(open_ids)}")
+                    run["open_found"] = len(run["open_found"])
+                    run["latency_ms"] = latency
+                    runs.append(run)
     finally:
         e2e.Child.stop_all()
     summary = []
-    for concurrency in CONCURRENCY:
-        mine = [r for r in runs if r["concurrency"] == concurrency]
-        summary.append({
-            "concurrency": concurrency,
-            "wall_s": statistics.median(r["wall_s"] for r in mine),
-            "client_cpu_s": statistics.median(r["client_cpu_s"] for r in mine),
-            "aws_calls": statistics.median(r["aws_calls"] for r in mine),
-            "rows": mine[0]["rows"], "open_found": mine[0]["open_found"],
-            "exit_code": mine[0]["exit_code"]})
+    for latency in LATENCY_MS:
+        for concurrency in CONCURRENCY:
+            mine = [r for r in runs if r["concurrency"] == concurrency and r["latency_ms"] == latency]
+            summary.append({
+                "latency_ms": latency,
+                "concurrency": concurrency,
+                "wall_s": statistics.median(r["wall_s"] for r in mine),
+                "client_cpu_s": statistics.median(r["client_cpu_s"] for r in mine),
+                "aws_calls": statistics.median(r["aws_calls"] for r in mine),
+                "rows": mine[0]["rows"], "open_found": mine[0]["open_found"],
+                "exit_code": mine[0]["exit_code"]})
     print(f"eks-remediator scan: {len(ACCOUNTS)} accounts x {len(REGIONS)} regions, {GROUPS} groups "
           f"in one, release build, moto on localhost, median of {RUNS}")
-    print(f"{'concurrency':>12}{'wall s':>9}{'CPU s':>8}{'calls':>7}{'rows':>6}{'open':>6}{'exit':>6}")
+    print(f"{'added latency':>14}{'concurrency':>12}{'wall s':>9}{'CPU s':>8}{'calls':>7}{'rows':>6}"
+          f"{'open':>6}{'exit':>6}")
     for s in summary:
-        print(f"{s['concurrency']:>12}{s['wall_s']:>9.2f}{s['client_cpu_s']:>8.3f}{s['aws_calls']:>7.0f}"
-              f"{s['rows']:>6}{s['open_found']:>6}{s['exit_code']:>6}")
-    if len(summary) == 2:
-        print(f"speed-up at concurrency {summary[1]['concurrency']}: "
-              f"{summary[0]['wall_s'] / summary[1]['wall_s']:.1f}x")
+        print(f"{str(s['latency_ms']) + ' ms':>14}{s['concurrency']:>12}{s['wall_s']:>9.2f}"
+              f"{s['client_cpu_s']:>8.3f}{s['aws_calls']:>7.0f}{s['rows']:>6}{s['open_found']:>6}"
+              f"{s['exit_code']:>6}")
+    for latency in LATENCY_MS:
+        serial, wide = [s for s in summary if s["latency_ms"] == latency]
+        print(f"{latency} ms added: concurrency {wide['concurrency']} is "
+              f"{serial['wall_s'] / wide['wall_s']:.1f}x faster than {serial['concurrency']}")
     out_dir = REPO / "bench" / "out"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "scan_org.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
