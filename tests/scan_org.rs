@@ -23,7 +23,6 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
 use eks_remediator::aws::Aws;
 use serde_json::Value;
@@ -91,42 +90,7 @@ async fn inside(account: &str, region: &str) -> Aws {
 /// A security group of an EKS cluster with tcp/22 open to the world; returns its id.
 async fn open_eks_group(aws: &Aws) -> String {
     let vpc = support::vpc(aws, "10.7.0.0/16").await;
-    let ec2 = aws.ec2().await;
-    let tag = Tag::builder()
-        .key("aws:eks:cluster-name")
-        .value("prod")
-        .build();
-    let id = ec2
-        .create_security_group()
-        .group_name(unique("org-sg"))
-        .description("org scan test")
-        .vpc_id(vpc)
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::SecurityGroup)
-                .tags(tag)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    id
+    support::ssh_group(aws, &vpc, true, "0.0.0.0/0").await
 }
 
 /// A cluster named `name` with a public endpoint open to the world.

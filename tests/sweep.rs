@@ -7,7 +7,7 @@
 
 mod support;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{IpPermission, IpRange};
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
 use eks_remediator::aws::Aws;
 use eks_remediator::outcome::{Origin, Status};
@@ -18,7 +18,7 @@ use eks_remediator::sweep;
 use serde_json::Value;
 use support::cluster_extras::ClusterExtras;
 use support::proxy::{Canned, Fault, Proxy};
-use support::{cluster, role, trail, unique};
+use support::{cluster, role, ssh_group as group, trail};
 
 const WORKER: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
 const CNI: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
@@ -37,43 +37,6 @@ struct Seeded {
     admin_node_role: String,
     inline_node_role: String,
     exempt_node_role: String,
-}
-
-async fn group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
-    let ec2 = aws.ec2().await;
-    let mut request = ec2
-        .create_security_group()
-        .group_name(unique("sweep-sg"))
-        .description("sweep test")
-        .vpc_id(vpc);
-    if eks {
-        request = request.tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::SecurityGroup)
-                .tags(
-                    Tag::builder()
-                        .key("aws:eks:cluster-name")
-                        .value("prod")
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    let id = request.send().await.unwrap().group_id().unwrap().to_owned();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    id
 }
 
 const EC2: &str = "ec2.amazonaws.com";

@@ -25,6 +25,7 @@ use super::args::{Accounts, Regions, ScanArgs};
 use super::progress::Progress;
 use super::report::{Report, Row, ALL_RULES, GLOBAL};
 use crate::aws::Aws;
+use crate::domain::partition;
 use crate::outcome::Status;
 use crate::rules::detach_node_policy;
 use crate::settings::Settings;
@@ -398,28 +399,9 @@ fn rows(
         .collect()
 }
 
-/// The ARN partition of a region: roles are named in it.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_are_named_in_the_regions_partition() {
-        assert_eq!(partition("eu-west-1"), "aws");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition(""), "aws");
-    }
 
     #[test]
     fn resolved_outcomes_are_not_rows_and_failures_are() {

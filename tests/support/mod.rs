@@ -526,6 +526,46 @@ pub async fn customer_policy(aws: &Aws, document: &str) -> String {
         .to_owned()
 }
 
+/// A security group in `vpc` with tcp/22 open to `cidr`, tagged as an EKS cluster's when
+/// `eks` (the default scope of revoke-open-ingress); returns its id.
+pub async fn ssh_group(aws: &Aws, vpc: &str, eks: bool, cidr: &str) -> String {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+    let ec2 = aws.ec2().await;
+    let mut request = ec2
+        .create_security_group()
+        .group_name(unique("ssh-sg"))
+        .description("ssh test group")
+        .vpc_id(vpc);
+    if eks {
+        request = request.tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroup)
+                .tags(
+                    Tag::builder()
+                        .key("aws:eks:cluster-name")
+                        .value("prod")
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let id = request.send().await.unwrap().group_id().unwrap().to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
 /// A role `service` may assume, with these managed policies, tags and inline policy.
 pub async fn role(
     aws: &Aws,
