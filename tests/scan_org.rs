@@ -159,17 +159,7 @@ async fn proxy(denied: Option<&str>) -> Proxy {
         path_suffix: "/addons/coredns".into(),
         body_contains: None,
         times: usize::MAX,
-        answer: Canned {
-            status: 404,
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                (
-                    "x-amzn-ErrorType".into(),
-                    "ResourceNotFoundException".into(),
-                ),
-            ],
-            body: r#"{"message": "No addon: coredns found in cluster"}"#.into(),
-        },
+        answer: support::proxy::addon_not_found("coredns"),
     });
     if let Some(denied) = denied {
         proxy.inject(Fault {

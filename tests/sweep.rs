@@ -189,17 +189,7 @@ fn answer_eks_versions(proxy: &Proxy, today: i64, old_cluster: Option<&str>) {
         path_suffix: "/addons/coredns".into(),
         body_contains: None,
         times: always,
-        answer: Canned {
-            status: 404,
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                (
-                    "x-amzn-ErrorType".into(),
-                    "ResourceNotFoundException".into(),
-                ),
-            ],
-            body: serde_json::json!({"message": "No addon: coredns found in cluster"}).to_string(),
-        },
+        answer: support::proxy::addon_not_found("coredns"),
     });
     let compatible = |k8s: &str, default: bool| serde_json::json!({"clusterVersion": k8s, "platformVersions": ["*"], "defaultVersion": default});
     proxy.inject(Fault {

@@ -207,6 +207,23 @@ pub fn resource_in_use(cluster: &str) -> Canned {
     }
 }
 
+/// EKS's answer for an add-on a cluster does not have (restJson1 404), for the add-on reads
+/// moto lacks.
+pub fn addon_not_found(addon: &str) -> Canned {
+    Canned {
+        status: 404,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "x-amzn-ErrorType".into(),
+                "ResourceNotFoundException".into(),
+            ),
+        ],
+        body: serde_json::json!({"message": format!("No addon: {addon} found in cluster")})
+            .to_string(),
+    }
+}
+
 /// A 200 JSON answer.
 pub fn ok_json(body: serde_json::Value) -> Canned {
     Canned {
