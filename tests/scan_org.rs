@@ -37,6 +37,9 @@ const VERSION: &str = "1.34";
 /// and `_`), and whatever a name holds must reach the report as text.
 const PAYLOAD: &str = "<img src=x onerror=document.body.dataset.pwned=1>";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+/// A tag value that is a script: EC2 tag values may hold any character, and a node's finding
+/// names the cluster its tags give.
+const SCRIPT: &str = "<script>document.body.dataset.pwned=1</script>";
 
 /// An organisation: its management account and keys, three active members and a closed one.
 struct Org {
@@ -254,10 +257,12 @@ struct Seeded {
     org: Org,
     open_group: String,
     node_role: String,
+    /// A node on IMDSv1 in bravo's eu-west-1, its cluster tag [`SCRIPT`].
+    node: String,
 }
 
-/// alpha has an open EKS group in us-east-1, bravo a public cluster named [`PAYLOAD`] in
-/// eu-west-1 and an administrator node role; charlie cannot be entered; the management
+/// alpha has an open EKS group in us-east-1, bravo a public cluster named [`PAYLOAD`], a node
+/// on IMDSv1 tagged with [`SCRIPT`] in eu-west-1 and an administrator node role; charlie cannot be entered; the management
 /// account is clean but for what every empty region lacks (a detector, a trail).
 async fn seeded(management: &str) -> Seeded {
     let org = organisation(management).await;
@@ -266,10 +271,12 @@ async fn seeded(management: &str) -> Seeded {
     let bravo_west = inside(bravo, "eu-west-1").await;
     public_cluster(&bravo_west, PAYLOAD).await;
     let node_role = role(&bravo_west, EC2, &[WORKER, ADMIN], &[], None).await;
+    let node = support::instance(&bravo_west, &[("eks:cluster-name", SCRIPT)], "optional", 2).await;
     Seeded {
         org,
         open_group,
         node_role,
+        node,
     }
 }
 
@@ -374,6 +381,13 @@ async fn an_organisation_scan_covers_every_active_account_and_region_and_names_w
             "detach-node-policy",
             "would-remediate",
             &s.node_role,
+        ),
+        row(
+            bravo,
+            "eu-west-1",
+            "harden-nodes",
+            "would-remediate",
+            &s.node,
         ),
     ] {
         assert!(found.contains(&expected), "{expected:?} in {found:#?}");
@@ -549,6 +563,7 @@ async fn every_format_reports_the_same_rows_and_concurrency_changes_only_the_ord
     );
     assert!(!dom.contains("<img"), "the payload is not an element");
     assert!(dom.contains("&lt;img src=x onerror=document.body.dataset.pwned=1&gt;"));
+    assert!(dom.contains("(cluster &lt;script&gt;document.body.dataset.pwned=1&lt;/script&gt;)"));
     assert_eq!(dom.matches("<tr data-status=").count(), rows.len());
     assert!(dom.contains(&format!("data-shown=\"{}\"", rows.len())));
     assert!(dom.contains(&format!("card findings\" data-count=\"{findings}\"")));
