@@ -5,7 +5,8 @@
 //! scan
 //!   GetCallerIdentity (the caller's account: scanned with its own credentials)
 //!   --org: ListAccounts (active only)
-//!   each account, at most --concurrency things at once across all accounts:
+//!   each account (at most --concurrency accounts at a time, and at most --concurrency
+//!   scans and role entries at once across them):
 //!     AssumeRole arn:<partition>:iam::<account>:role/<--role-name> (--external-id)
 //!       refused → one `error` row for the account; the others go on
 //!     --regions: DescribeRegions → a region not enabled is an `error` row, not a scan
@@ -19,6 +20,7 @@
 
 use aws_config::{Region, SdkConfig};
 use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 use tokio::sync::Semaphore;
 
 use super::args::{Accounts, Regions, ScanArgs};
@@ -136,12 +138,23 @@ pub async fn scan(
         }
     };
     progress.accounts(accounts.len());
-    let per_account = join_all(accounts.iter().map(|a| Box::pin(run.account(a)))).await;
+    // At most --concurrency accounts in hand at once, each entered when its turn comes: the
+    // role's credentials (an hour) need only outlast one account's scans, however large the
+    // organisation, and the report keeps the accounts' order.
+    let mut per_account: Vec<_> = stream::iter(accounts.iter().enumerate())
+        .map(|(i, account)| {
+            let run = &run;
+            async move { (i, run.account(account).await) }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    per_account.sort_by_key(|(i, _)| *i);
     let mut report = Report {
         accounts: accounts.len(),
         ..Report::default()
     };
-    for (rows, regions) in per_account {
+    for (_, (rows, regions)) in per_account {
         report.rows.extend(rows);
         for region in regions {
             if !report.regions.contains(&region) {
