@@ -22,8 +22,11 @@ pub struct Progress {
 impl Progress {
     /// A bar when stderr is a terminal that can draw one, else plain lines.
     pub fn on_stderr() -> Progress {
-        let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
-        Progress::new(std::io::stderr().is_terminal() && !dumb)
+        let term = std::env::var("TERM").ok();
+        Progress::new(draws_a_bar(
+            std::io::stderr().is_terminal(),
+            term.as_deref(),
+        ))
     }
 
     pub fn new(bar: bool) -> Progress {
@@ -114,9 +117,24 @@ impl Progress {
     }
 }
 
+/// Whether stderr gets a bar: a terminal, and one that can move its cursor (`TERM` set and
+/// not `dumb`, as for indicatif itself, which would otherwise draw nothing at all).
+fn draws_a_bar(is_terminal: bool, term: Option<&str>) -> bool {
+    is_terminal && term.is_some_and(|t| !t.is_empty() && t != "dumb")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bar_only_on_a_terminal_that_can_draw_one() {
+        assert!(draws_a_bar(true, Some("xterm-256color")));
+        assert!(!draws_a_bar(false, Some("xterm")), "a pipe or a file");
+        assert!(!draws_a_bar(true, Some("dumb")));
+        assert!(!draws_a_bar(true, Some("")));
+        assert!(!draws_a_bar(true, None));
+    }
 
     #[test]
     fn counts_accounts_scans_and_findings() {
