@@ -36,6 +36,16 @@ impl Status {
         }
     }
 
+    /// Whether it is a violation: something unsafe was found, fixed or not. Exempt resources
+    /// are not (someone chose them), nor resolved ones. What the sweep alerts and what makes
+    /// `eks-remediator scan` exit 1.
+    pub fn is_violation(self) -> bool {
+        matches!(
+            self,
+            Status::WouldRemediate | Status::Alert | Status::Failed | Status::Remediated
+        )
+    }
+
     /// Whether people hear of it. A `resolved` outcome means nothing changed and nothing is
     /// unsafe (a duplicate delivery, or a race we lost), so it is logged and summarised only:
     /// one change, one alert.

@@ -6,7 +6,6 @@
 //! `notify-eks-finding` has no scan: findings are events by nature.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::info;
@@ -180,45 +179,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether anything unsafe remains or was found: what makes `eks-remediator scan` exit 1.
+    /// Whether anything unsafe remains or was found.
     pub fn has_violations(&self) -> bool {
         self.violations().next().is_some()
     }
 
-    /// The outcomes that are news: something unsafe was found (fixed or not). Exempt
-    /// resources are listed by a scan but not alerted by every sweep: someone chose them.
+    /// The outcomes that are news ([`Status::is_violation`]). Exempt resources are listed by
+    /// a scan but not alerted by every sweep: someone chose them.
     pub fn violations(&self) -> impl Iterator<Item = &Outcome> {
-        self.outcomes.iter().filter(|o| {
-            matches!(
-                o.status,
-                Status::WouldRemediate | Status::Alert | Status::Failed | Status::Remediated
-            )
-        })
+        self.outcomes.iter().filter(|o| o.status.is_violation())
     }
-
-    /// The rows of `scan --json`.
-    pub fn rows(&self) -> Vec<Row<'_>> {
-        self.outcomes
-            .iter()
-            .map(|o| Row {
-                rule: o.rule,
-                status: o.status,
-                resource: &o.resource,
-                finding: &o.finding,
-                actions: &o.actions,
-            })
-            .collect()
-    }
-}
-
-/// One row of `scan --json`.
-#[derive(Debug, Serialize)]
-pub struct Row<'a> {
-    pub rule: &'static str,
-    pub status: Status,
-    pub resource: &'a ResourceRef,
-    pub finding: &'a str,
-    pub actions: &'a [String],
 }
 
 /// The origin of a sweep's outcomes: no actor, an event named `Sweep`.
@@ -286,47 +256,6 @@ pub async fn run_scans(
         }
     }
     report
-}
-
-/// A readable table: status, rule, resource, finding.
-pub fn table(report: &Report) -> String {
-    let mut rows: Vec<[String; 4]> = vec![[
-        "STATUS".into(),
-        "RULE".into(),
-        "RESOURCE".into(),
-        "FINDING".into(),
-    ]];
-    for o in &report.outcomes {
-        rows.push([
-            o.status.as_str().to_owned(),
-            o.rule.to_owned(),
-            format!("{} {}", o.resource.kind, o.resource.id),
-            o.finding.clone(),
-        ]);
-    }
-    let widths: Vec<usize> = (0..3)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
-    let mut text = String::new();
-    for r in &rows {
-        text.push_str(&format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}\n",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        ));
-    }
-    if report.outcomes.is_empty() {
-        text.push_str("no violations found\n");
-    }
-    for (rule, error) in &report.errors {
-        text.push_str(&format!("{rule}: scan failed: {error}\n"));
-    }
-    text
 }
 
 /// The `sweep` function's entry point: an EventBridge scheduled event runs every scan in the

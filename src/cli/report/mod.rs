@@ -150,12 +150,7 @@ impl Row {
     /// Something unsafe was found (whatever the function would do about it): what makes the
     /// exit code 1. Exempt resources are listed but someone chose them.
     pub fn is_finding(&self) -> bool {
-        matches!(
-            self.status,
-            RowStatus::Outcome(
-                Status::WouldRemediate | Status::Alert | Status::Failed | Status::Remediated
-            )
-        )
+        matches!(self.status, RowStatus::Outcome(status) if status.is_violation())
     }
 
     pub fn is_error(&self) -> bool {
