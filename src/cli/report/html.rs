@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::{Function, Report, Row, RowStatus};
+use super::{Function, Report, Row, Tally};
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
@@ -72,20 +72,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn count(rows: &[&Row], function: Function) -> usize {
-    rows.iter()
-        .filter(|r| r.is_finding() && r.function == Some(function))
-        .count()
-}
-
-fn exempt(rows: &[&Row]) -> usize {
-    rows.iter()
-        .filter(|r| r.function == Some(Function::Skips))
-        .count()
-}
-
 fn header(page: &mut String, report: &Report) {
-    let all: Vec<&Row> = report.rows.iter().collect();
+    let t = Tally::of(&report.rows);
     let _ = write!(
         page,
         "<header>\n<h1>EKS security posture</h1>\n<p class=\"scope\">{} account(s), {} \
@@ -98,15 +86,11 @@ fn header(page: &mut String, report: &Report) {
         escape(&report.regions.join(", ")),
     );
     for (class, label, n) in [
-        ("findings", "Findings", report.findings()),
-        (
-            "fixes",
-            "Fixed by the functions",
-            count(&all, Function::Fixes),
-        ),
-        ("alerts", "Alert only", count(&all, Function::Alerts)),
-        ("exempt", "Exempt", exempt(&all)),
-        ("error", "Failed scans", report.errors()),
+        ("findings", "Findings", t.findings),
+        ("fixes", "Fixed by the functions", t.fixes),
+        ("alerts", "Alert only", t.alerts),
+        ("exempt", "Exempt", t.exempt),
+        ("error", "Failed scans", t.errors),
     ] {
         let _ = writeln!(
             page,
@@ -143,11 +127,8 @@ fn chart(page: &mut String, report: &Report) {
     let mut bars: Vec<(&str, usize, usize)> = group_by(report, rule)
         .into_iter()
         .map(|(rule, rows)| {
-            (
-                rule,
-                count(&rows, Function::Fixes),
-                count(&rows, Function::Alerts),
-            )
+            let t = Tally::of(rows);
+            (rule, t.fixes, t.alerts)
         })
         .filter(|(_, fixes, alerts)| fixes + alerts > 0)
         .collect();
@@ -250,17 +231,18 @@ fn by_account(page: &mut String, report: &Report) {
             .filter(|r| !r.region.is_empty() && r.region != super::GLOBAL)
             .map(|r| (r.region.as_str(), ()))
             .collect();
+        let t = Tally::of(rows.iter().copied());
         let _ = writeln!(
             page,
             "<tr data-account=\"{a}\"><td>{a}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td></tr>",
             regions.len(),
-            rows.iter().filter(|r| r.is_finding()).count(),
-            count(&rows, Function::Fixes),
-            count(&rows, Function::Alerts),
-            exempt(&rows),
-            rows.iter().filter(|r| r.status == RowStatus::Error).count(),
+            t.findings,
+            t.fixes,
+            t.alerts,
+            t.exempt,
+            t.errors,
             a = escape(account),
         );
     }

@@ -217,26 +217,47 @@ impl Report {
 
     /// One line: what was covered, found and not scanned.
     pub fn summary(&self) -> String {
-        let count = |f: Function| {
-            self.rows
-                .iter()
-                .filter(|r| r.is_finding() && r.function == Some(f))
-                .count()
-        };
+        let t = Tally::of(&self.rows);
         format!(
             "{} finding(s) in {} account(s) and {} region(s): {} fixed by the functions, {} \
              alert only; {} exempt; {} scan(s) failed",
-            self.findings(),
+            t.findings,
             self.accounts,
             self.regions.len(),
-            count(Function::Fixes),
-            count(Function::Alerts),
-            self.rows
-                .iter()
-                .filter(|r| r.status == RowStatus::Outcome(Status::Exempt))
-                .count(),
-            self.errors(),
+            t.fixes,
+            t.alerts,
+            t.exempt,
+            t.errors,
         )
+    }
+}
+
+/// How many rows of each kind: the totals the summary line and the HTML page show, for a
+/// whole report or part of one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub findings: usize,
+    /// Findings the deployed functions put back.
+    pub fixes: usize,
+    /// Findings the functions only alert.
+    pub alerts: usize,
+    pub exempt: usize,
+    pub errors: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Tally {
+        let mut t = Tally::default();
+        for row in rows {
+            t.errors += usize::from(row.is_error());
+            t.exempt += usize::from(row.function == Some(Function::Skips));
+            if row.is_finding() {
+                t.findings += 1;
+                t.fixes += usize::from(row.function == Some(Function::Fixes));
+                t.alerts += usize::from(row.function == Some(Function::Alerts));
+            }
+        }
+        t
     }
 }
 
