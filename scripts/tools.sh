@@ -1,6 +1,7 @@
 # Sourced by scripts/test, scripts/demo and .ci/run: installs the test tools from PyPI into
 # virtual environments outside the clone (reused between runs) and puts them on PATH.
 #   moto[server]  the local AWS emulator the integration tests and the demo run against
+#   waitress      serves moto with keep-alive connections in bench/sweep.py's second run
 #   cfn-lint      checks template.yaml
 #   cargo-lambda  the Lambda runtime emulator for the black-box run (cargo lambda watch/invoke),
 #                 and the builder `sam build` calls (it brings zig, for the arm64 cross build)
@@ -17,7 +18,7 @@
 # An environment is (re)installed only when its pinned list changed, so a run that finds
 # them in place costs nothing and says nothing.
 TOOLS_DIR="${EKS_REMEDIATOR_TOOLS:-$HOME/.cache/eks-remediator/tools}"
-TOOLS_REQUIREMENTS=("moto[server]==5.2.1" "cfn-lint==1.51.0" "cargo-lambda==1.9.2" "PyYAML>=6")
+TOOLS_REQUIREMENTS=("moto[server]==5.2.1" "cfn-lint==1.51.0" "cargo-lambda==1.9.2" "PyYAML>=6" "waitress==3.0.2")
 TOOLS_SAM_REQUIREMENTS=("aws-sam-cli==1.170.0")
 TOOLS_CHECKOV_REQUIREMENTS=("checkov==3.3.30")
 
