@@ -1,21 +1,25 @@
-//! CloudWatch metrics in Embedded Metric Format: one log line per outcome, which CloudWatch
-//! Logs turns into the `eks-remediator` / `Outcomes` metric by `Rule` and `Status`, with no
-//! `PutMetricData` call, no extra permission and no latency. The template's dashboard and
-//! alarms read it.
+//! CloudWatch metrics in Embedded Metric Format: log lines that CloudWatch Logs turns into
+//! the `eks-remediator` / `Outcomes` metric by `Rule` and `Status`, with no `PutMetricData`
+//! call, no extra permission and no latency. The template's dashboard and alarms read it.
+//!
+//! One line per rule and status of an invocation, holding their count, not one per outcome:
+//! a sweep that fixes a thousand groups writes a handful of lines, and the metric's `Sum` is
+//! the same.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Status};
 
 /// The CloudWatch namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "eks-remediator";
-/// The metric: one count per outcome.
+/// The metric: the count of outcomes.
 pub const OUTCOMES: &str = "Outcomes";
 
-/// The EMF document for one outcome, stamped `millis` since the epoch.
-pub fn document(outcome: &Outcome, millis: u128) -> Value {
+/// The EMF document counting `count` outcomes of `rule` with `status`, stamped `millis`
+/// since the epoch.
+pub fn document(rule: &str, status: Status, count: usize, millis: u128) -> Value {
     json!({
         "_aws": {
             "Timestamp": millis,
@@ -25,32 +29,48 @@ pub fn document(outcome: &Outcome, millis: u128) -> Value {
                 "Metrics": [{"Name": OUTCOMES, "Unit": "Count"}],
             }],
         },
-        "Rule": outcome.rule,
-        "Status": outcome.status.as_str(),
-        OUTCOMES: 1,
+        "Rule": rule,
+        "Status": status.as_str(),
+        OUTCOMES: count,
     })
 }
 
-/// Writes the EMF line for `outcome` to stdout, where Lambda sends it to CloudWatch Logs.
-/// EMF needs the line to be the JSON document alone, so it bypasses the tracing formatter.
-pub fn emit(outcome: &Outcome) {
+/// How many of `outcomes` each rule and status has, in the order they first appear.
+pub fn counts(outcomes: &[Outcome]) -> Vec<(&'static str, Status, usize)> {
+    let mut counts: Vec<(&'static str, Status, usize)> = Vec::new();
+    for outcome in outcomes {
+        match counts
+            .iter_mut()
+            .find(|(rule, status, _)| *rule == outcome.rule && *status == outcome.status)
+        {
+            Some((_, _, count)) => *count += 1,
+            None => counts.push((outcome.rule, outcome.status, 1)),
+        }
+    }
+    counts
+}
+
+/// Writes the EMF lines for `outcomes` to stdout, where Lambda sends them to CloudWatch Logs.
+/// EMF needs each line to be the JSON document alone, so it bypasses the tracing formatter.
+pub fn emit(outcomes: &[Outcome]) {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default();
-    println!("{}", document(outcome, millis));
+    for (rule, status, count) in counts(outcomes) {
+        println!("{}", document(rule, status, count, millis));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{EventRef, Origin, ResourceRef, Status};
+    use crate::outcome::{EventRef, Origin, ResourceRef};
 
-    #[test]
-    fn one_count_by_rule_and_status() {
-        let outcome = Outcome {
-            rule: "revoke-open-ingress",
-            status: Status::WouldRemediate,
+    fn outcome(rule: &'static str, status: Status) -> Outcome {
+        Outcome {
+            rule,
+            status,
             resource: ResourceRef {
                 kind: "security-group",
                 id: "sg-1".into(),
@@ -71,11 +91,20 @@ mod tests {
                     time: "t".into(),
                 },
             },
-        };
-        let doc = document(&outcome, 1_700_000_000_000);
+        }
+    }
+
+    #[test]
+    fn one_document_counts_a_rule_and_status() {
+        let doc = document(
+            "revoke-open-ingress",
+            Status::WouldRemediate,
+            3,
+            1_700_000_000_000,
+        );
         assert_eq!(doc["Rule"], "revoke-open-ingress");
         assert_eq!(doc["Status"], "would-remediate");
-        assert_eq!(doc["Outcomes"], 1);
+        assert_eq!(doc["Outcomes"], 3);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
             "eks-remediator"
@@ -85,5 +114,25 @@ mod tests {
             "Outcomes"
         );
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000u64);
+    }
+
+    #[test]
+    fn outcomes_are_counted_by_rule_and_status_in_first_seen_order() {
+        let outcomes = [
+            outcome("revoke-open-ingress", Status::Remediated),
+            outcome("harden-nodes", Status::Alert),
+            outcome("revoke-open-ingress", Status::Remediated),
+            outcome("revoke-open-ingress", Status::Exempt),
+            outcome("revoke-open-ingress", Status::Remediated),
+        ];
+        assert_eq!(
+            counts(&outcomes),
+            vec![
+                ("revoke-open-ingress", Status::Remediated, 3),
+                ("harden-nodes", Status::Alert, 1),
+                ("revoke-open-ingress", Status::Exempt, 1),
+            ]
+        );
+        assert!(counts(&[]).is_empty());
     }
 }

@@ -158,26 +158,28 @@ pub async fn conclude(
 /// A failed publish is logged and never undoes or blocks a remediation: the change is
 /// already made, and the summary and logs still record it.
 pub async fn deliver(aws: &Aws, settings: &Settings, outcomes: &[Outcome]) {
+    record(settings, outcomes);
     for outcome in outcomes {
-        record(settings, outcome);
         if outcome.status.is_alerted() || settings.report_resolved {
             send_alert(aws, settings, outcome).await;
         }
     }
 }
 
-/// Logs one outcome and counts it in CloudWatch (EMF, inside Lambda only).
-pub fn record(settings: &Settings, outcome: &Outcome) {
-    info!(
-        rule = outcome.rule,
-        resource = %outcome.resource.id,
-        status = outcome.status.as_str(),
-        finding = %outcome.finding,
-        actions = ?outcome.actions,
-        "outcome"
-    );
+/// Logs each of `outcomes` and counts them in CloudWatch (EMF, inside Lambda only).
+pub fn record(settings: &Settings, outcomes: &[Outcome]) {
+    for outcome in outcomes {
+        info!(
+            rule = outcome.rule,
+            resource = %outcome.resource.id,
+            status = outcome.status.as_str(),
+            finding = %outcome.finding,
+            actions = ?outcome.actions,
+            "outcome"
+        );
+    }
     if settings.emit_metrics {
-        metrics::emit(outcome);
+        metrics::emit(outcomes);
     }
 }
 

@@ -272,9 +272,7 @@ pub async fn handle(aws: &Aws, settings: &Settings, event: Value) -> Result<Summ
         tracing::warn!(rule, %error, "scan failed; the other rules' results still count");
     }
     // Every outcome is logged and counted; only violations are alerted, one each or a digest.
-    for outcome in &report.outcomes {
-        runtime::record(settings, outcome);
-    }
+    runtime::record(settings, &report.outcomes);
     if report.violations().count() > settings.sweep_digest_over as usize {
         runtime::send_alert(aws, settings, &digest(&report, &origin)).await;
     } else {

@@ -34,14 +34,17 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // The operation's metadata is in the bag from serialization on, not before.
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            let action = format!("{}:{}", iam_prefix(metadata.service()), metadata.name());
-            let _ = RECORDING.try_with(|calls| {
-                if let Ok(mut calls) = calls.lock() {
-                    calls.push(action);
-                }
-            });
-        }
+        // Outside a recording (every call in Lambda) this costs one task-local lookup: the
+        // action's name is only formatted for a recording to keep.
+        let _ = RECORDING.try_with(|calls| {
+            if let (Some(metadata), Ok(mut calls)) = (cfg.load::<Metadata>(), calls.lock()) {
+                calls.push(format!(
+                    "{}:{}",
+                    iam_prefix(metadata.service()),
+                    metadata.name()
+                ));
+            }
+        });
         Ok(())
     }
 }

@@ -114,7 +114,6 @@ impl Aws {
         rule_ids: &[SecurityGroupRuleId],
     ) -> Result<(), AwsError> {
         let ids: Vec<String> = rule_ids.iter().map(|id| id.as_str().to_owned()).collect();
-        let resource = format!("{group} {}", ids.join(","));
         self.ec2()
             .await
             .revoke_security_group_ingress()
@@ -122,7 +121,14 @@ impl Aws {
             .set_security_group_rule_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| classify("RevokeSecurityGroupIngress", resource, e))?;
+            .map_err(|e| {
+                let ids: Vec<&str> = rule_ids.iter().map(|id| id.as_str()).collect();
+                classify(
+                    "RevokeSecurityGroupIngress",
+                    format!("{group} {}", ids.join(",")),
+                    e,
+                )
+            })?;
         Ok(())
     }
 }

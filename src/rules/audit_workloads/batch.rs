@@ -212,7 +212,7 @@ async fn judge_batch(
 
 /// Logs, counts and publishes one alert, saying if the publish failed.
 async fn send(aws: &Aws, settings: &Settings, outcome: &Outcome) -> Result<(), AwsError> {
-    runtime::record(settings, outcome);
+    runtime::record(settings, std::slice::from_ref(outcome));
     let result = runtime::try_alert(aws, settings, outcome).await;
     if let Err(error) = &result {
         warn!(%error, resource = %outcome.resource.id, "alert not sent");

@@ -63,7 +63,7 @@ pub async fn outcomes(
             return Ok(Vec::new());
         }
         let outcome = alert(&finding, &origin);
-        runtime::record(settings, &outcome);
+        runtime::record(settings, std::slice::from_ref(&outcome));
         // The alert is this rule's whole work: if it cannot be sent, the invocation fails, so
         // that Lambda tries again and the dead-letter queue keeps the finding.
         runtime::try_alert(aws, settings, &outcome).await?;
