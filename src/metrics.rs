@@ -36,7 +36,7 @@ pub fn document(rule: &str, status: Status, count: usize, millis: u128) -> Value
 }
 
 /// How many of `outcomes` each rule and status has, in the order they first appear.
-pub fn counts(outcomes: &[Outcome]) -> Vec<(&'static str, Status, usize)> {
+fn counts(outcomes: &[Outcome]) -> Vec<(&'static str, Status, usize)> {
     let mut counts: Vec<(&'static str, Status, usize)> = Vec::new();
     for outcome in outcomes {
         match counts

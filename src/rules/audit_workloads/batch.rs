@@ -204,15 +204,16 @@ async fn judge_batch(
             first_error.get_or_insert(e);
         }
     }
+    // Logged and counted once, together: one metric line per status, not one per alert.
+    runtime::record(settings, &outcomes);
     match first_error {
         None => Ok(outcomes),
         Some(e) => Err(HandlerError::Aws(e)),
     }
 }
 
-/// Logs, counts and publishes one alert, saying if the publish failed.
+/// Publishes one alert, saying if the publish failed.
 async fn send(aws: &Aws, settings: &Settings, outcome: &Outcome) -> Result<(), AwsError> {
-    runtime::record(settings, std::slice::from_ref(outcome));
     let result = runtime::try_alert(aws, settings, outcome).await;
     if let Err(error) = &result {
         warn!(%error, resource = %outcome.resource.id, "alert not sent");
